@@ -1,0 +1,6 @@
+"""keraskit: scikit-learn estimators made of Keras 3 networks on TensorFlow."""
+
+from ._version import __version__
+from .estimators import MLPClassifier, MLPRegressor
+
+__all__ = ["MLPClassifier", "MLPRegressor", "__version__"]

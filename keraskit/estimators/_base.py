@@ -1,0 +1,319 @@
+"""BaseKerasEstimator: what every keraskit estimator shares.
+
+Parameter validation (``_parameter_constraints`` through sklearn's ``_fit_context``), data
+validation (``validate_data``), the fit orchestration on the shared training engine, the fast
+predict path, persistence and tags. TensorFlow is imported lazily, on the first fit or predict,
+so that importing keraskit or building estimators costs nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, _fit_context, is_classifier
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._persistence import FORMAT_VERSION, model_from_bytes, model_to_bytes
+
+SOLVERS = {"sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad"}
+ACTIVATIONS = {
+    "identity", "logistic", "tanh", "relu", "elu", "leaky_relu", "gelu", "selu", "swish",
+}
+
+
+class _Runtime:
+    """Per-estimator caches that are not state: weight tensors and the Keras model.
+
+    It is never pickled or deep-copied (a copy starts empty), and it lives in one attribute
+    set by ``fit`` so that predicting never changes the estimator's ``__dict__``.
+    """
+
+    __slots__ = ("tensors", "model")
+
+    def __init__(self):
+        self.tensors = None
+        self.model = None
+
+    def __deepcopy__(self, memo):
+        return _Runtime()
+
+    def __reduce__(self):
+        return (_Runtime, ())
+
+
+class BaseKerasEstimator(BaseEstimator):
+    """Base class of keraskit estimators; not meant to be used directly.
+
+    Subclasses provide ``_head`` (target handling), ``_arch_spec`` (the architecture
+    signature) and ``_init_factor`` (the weight initialisation scale), and declare their
+    parameters in ``__init__``.
+    """
+
+    _parameter_constraints: dict = {
+        "solver": [StrOptions(SOLVERS)],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_normalization": ["boolean"],
+        "callbacks": [list, tuple, None],
+    }
+
+    # ----------------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to data ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data. float32 input trains a float32 network, anything else float64.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values (class labels for classifiers).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights; the loss is their weighted average.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight, incremental=False):
+        """Fit atomically: a failed call leaves a fitted estimator exactly as it was."""
+        saved = self.__dict__.copy()
+        try:
+            return self._fit_unsafe(X, y, sample_weight, incremental)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _fit_unsafe(self, X, y, sample_weight, incremental):
+        from . import _training
+
+        hidden = self._hidden_sizes()
+        first = not hasattr(self, "_weights") or not (self.warm_start or incremental)
+        X, y = validate_data(
+            self, X, y, reset=first, dtype=(np.float64, np.float32), multi_output=True,
+            y_numeric=not is_classifier(self),
+        )
+        Y = self._head.prepare(self, y, first)
+        sw = self._fit_sample_weight(sample_weight, X, y)
+        dtype = "float32" if X.dtype == np.float32 else "float64"
+        arch = self._arch_spec(X.shape[1], Y.shape[1], hidden, dtype)
+        trainer = _training.get_trainer(arch, self._train_spec())
+        rng = check_random_state(self.random_state)
+        if first:
+            weights = _training.initial_weights(trainer.template, rng, self._init_factor())
+            progress = _training.Progress(self.early_stopping, self.learning_rate_init)
+        else:
+            weights, progress = self._warm_state(arch)
+        data = self._split(X, Y, sw, rng)
+        cfg = self._fit_config(len(data.X), incremental)
+        score_fn = None
+        if data.X_val is not None:
+            score_fn = self._head.score_fn(self, data.Y_val, data.sw_val)
+        callbacks = [copy.deepcopy(cb) for cb in self.callbacks or ()]
+        weights, n_iter = _training.train(
+            trainer, weights, data, cfg, progress, score_fn, callbacks, rng
+        )
+        self._set_fitted(arch, weights, progress, n_iter, len(hidden))
+        return self
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        if any(not isinstance(s, Integral) or s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return tuple(int(s) for s in sizes)
+
+    def _fit_sample_weight(self, sample_weight, X, y):
+        if sample_weight is None:
+            sw = np.ones(X.shape[0])
+        else:
+            sw = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
+            )
+        return sw
+
+    def _train_spec(self):
+        from ._training import TrainSpec
+
+        decay = self.alpha if self.solver == "adamw" else 0.0
+        return TrainSpec(
+            loss=self._head.loss_name(self), solver=self.solver,
+            momentum=float(self.momentum), nesterov=bool(self.nesterovs_momentum),
+            beta_1=float(self.beta_1), beta_2=float(self.beta_2),
+            epsilon=float(self.epsilon), weight_decay=float(decay),
+        )
+
+    def _warm_state(self, arch):
+        if arch != self._arch:
+            raise ValueError(
+                "warm_start needs the same network as the previous fit: got "
+                f"{arch}, previously {self._arch}. Set warm_start=False to start anew."
+            )
+        progress = copy.deepcopy(self._progress)
+        progress.learning_rate = self.learning_rate_init
+        if progress.early_stopping != self.early_stopping:
+            from ._training import Progress
+
+            progress = Progress(self.early_stopping, self.learning_rate_init)
+        return self._weights, progress
+
+    def _split(self, X, Y, sw, rng):
+        from ._training import FitData
+
+        if not self.early_stopping:
+            return FitData(X, Y, sw)
+        stratify = self._head.stratify(Y)
+        X_tr, X_val, Y_tr, Y_val, sw_tr, sw_val = train_test_split(
+            X, Y, sw, random_state=rng, test_size=self.validation_fraction, stratify=stratify
+        )
+        if X_val.shape[0] < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                "or the size of your dataset."
+            )
+        return FitData(X_tr, Y_tr, sw_tr, X_val, Y_val, sw_val)
+
+    def _fit_config(self, n_samples, incremental):
+        from ._training import FitConfig
+
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. It is going "
+                    "to be clipped",
+                    stacklevel=4,
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        schedule = self.learning_rate if self.solver == "sgd" else "constant"
+        return FitConfig(
+            max_iter=self.max_iter, batch_size=batch_size, shuffle=self.shuffle,
+            tol=self.tol, n_iter_no_change=self.n_iter_no_change,
+            learning_rate_init=self.learning_rate_init, lr_schedule=schedule,
+            power_t=self.power_t, alpha=0.0 if self.solver == "adamw" else self.alpha,
+            l1=self.l1, smoothing=getattr(self, "label_smoothing", 0.0),
+            verbose=bool(self.verbose), incremental=incremental,
+        )
+
+    def _set_fitted(self, arch, weights, progress, n_iter, n_hidden):
+        self._arch = arch
+        self._weights = weights
+        self._progress = progress
+        self._runtime = _Runtime()
+        self.n_iter_ = n_iter
+        self.n_layers_ = n_hidden + 2
+        self.n_outputs_ = arch.n_outputs
+        self.t_ = progress.t
+        self.loss_curve_ = list(progress.loss_curve)
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else np.nan
+        self.best_loss_ = progress.best_loss
+        self.validation_scores_ = (
+            None if progress.validation_scores is None else list(progress.validation_scores)
+        )
+        self.best_validation_score_ = progress.best_validation_score
+        self.history_ = pd.DataFrame(progress.history)
+        self.history_.index = pd.RangeIndex(1, len(self.history_) + 1, name="epoch")
+
+    # -------------------------------------------------------------- inference
+    def _weight_tensors(self):
+        rt = self._runtime
+        if rt.tensors is None:
+            import tensorflow as tf
+
+            rt.tensors = tuple([tf.constant(a) for a in part] for part in self._weights)
+        return rt.tensors
+
+    def _forward(self, X):
+        """Network outputs for validated ``X`` (the fast, stateless predict path)."""
+        from ._training import get_template
+
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        out = get_template(self._arch).predict(self._weight_tensors(), X)
+        return out.astype(np.result_type(X.dtype, out.dtype), copy=False)
+
+    @property
+    def model_(self):
+        """keras.Model: a Keras model holding the fitted weights (for inspection and export).
+
+        Changing it does not change the estimator's predictions.
+        """
+        check_is_fitted(self)
+        rt = self._runtime
+        if rt.model is None:
+            from ._builders import build
+
+            model = build(self._arch)
+            trainable, non_trainable = self._weights
+            for v, a in zip(model.trainable_variables, trainable, strict=True):
+                v.assign(a)
+            for v, a in zip(model.non_trainable_variables, non_trainable, strict=True):
+                v.assign(a)
+            rt.model = model
+        return rt.model
+
+    # ------------------------------------------------------------ persistence
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # object.__getstate__ returns __dict__ itself
+        state.pop("_runtime", None)
+        if "_weights" in state:
+            state["_keras_bytes"] = model_to_bytes(self.model_)
+            del state["_weights"]
+        state["_keraskit_format"] = FORMAT_VERSION
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        version = state.pop("_keraskit_format", FORMAT_VERSION)
+        if version > FORMAT_VERSION:
+            raise ValueError(
+                f"This estimator was saved by a newer keraskit (format {version}); this "
+                f"version reads format {FORMAT_VERSION} and older. Upgrade keraskit."
+            )
+        data = state.pop("_keras_bytes", None)
+        super().__setstate__(state)
+        self._runtime = _Runtime()
+        if data is not None:
+            model = model_from_bytes(data)
+            self._weights = (
+                [v.numpy() for v in model.trainable_variables],
+                [v.numpy() for v in model.non_trainable_variables],
+            )
+            self._runtime.model = model
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags

@@ -1,0 +1,132 @@
+"""Target handling: how ``y`` becomes network targets and how outputs become predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import column_or_1d
+
+
+class ClassifierHead:
+    """Single-label classification: one logistic unit for two classes, softmax beyond.
+
+    The encoding is sklearn's ``LabelBinarizer``, so ``classes_`` and the network outputs
+    line up exactly as in ``sklearn.neural_network.MLPClassifier``.
+    """
+
+    loss_by_activation = {"logistic": "binary_log_loss", "softmax": "log_loss"}
+
+    @staticmethod
+    def prepare(est, y, first):
+        """Encode ``y``; on the first fit define ``classes_``, else check compatibility.
+
+        Parameters
+        ----------
+        est : estimator
+            The classifier; ``classes_`` and ``_label_binarizer`` are set on it.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        first : bool
+            Whether this fit starts from scratch.
+
+        Returns
+        -------
+        Y : ndarray of shape (n_samples, n_outputs)
+            Binarized targets (float).
+        """
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        classes = unique_labels(y)
+        if first:
+            if len(classes) < 2:
+                raise ValueError(
+                    "The number of classes has to be greater than one; got "
+                    f"{len(classes)} class: {classes}. A classifier needs samples of at "
+                    "least 2 classes in the data."
+                )
+            est._label_binarizer = LabelBinarizer().fit(y)
+            est.classes_ = est._label_binarizer.classes_
+        elif set(classes) != set(est.classes_):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in the "
+                f"previous call to fit. Previously got {est.classes_}, `y` has {classes}"
+            )
+        est.out_activation_ = "logistic" if len(est.classes_) == 2 else "softmax"
+        return est._label_binarizer.transform(y).astype(np.float64)
+
+    @staticmethod
+    def loss_name(est):
+        """Engine loss of the fitted head."""
+        return ClassifierHead.loss_by_activation[est.out_activation_]
+
+    @staticmethod
+    def proba(outputs):
+        """Class probabilities ``(n, n_classes)`` from network outputs."""
+        if outputs.shape[1] == 1:
+            p = outputs[:, 0]
+            return np.column_stack([1 - p, p])
+        return outputs / outputs.sum(axis=1, keepdims=True)
+
+    @staticmethod
+    def labels(est, outputs):
+        """Predicted labels from network outputs."""
+        return est.classes_[np.argmax(ClassifierHead.proba(outputs), axis=1)]
+
+    @staticmethod
+    def stratify(Y):
+        """Labels to stratify a validation split on (every single-label problem)."""
+        return Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
+
+    @staticmethod
+    def score_fn(est, Y_val, sw_val):
+        """Validation accuracy as a function of validation outputs."""
+        y_true = est.classes_[ClassifierHead.stratify(Y_val).astype(int)]
+        return lambda out: accuracy_score(y_true, ClassifierHead.labels(est, out), sample_weight=sw_val)
+
+
+class RegressorHead:
+    """Regression with one or several outputs; ``exp`` output for the Poisson loss."""
+
+    @staticmethod
+    def prepare(est, y, first):
+        """Check and reshape ``y`` to ``(n_samples, n_outputs)``.
+
+        Parameters
+        ----------
+        est : estimator
+            The regressor; ``out_activation_`` and ``_y_ndim`` are set on it.
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        first : bool
+            Whether this fit starts from scratch.
+
+        Returns
+        -------
+        Y : ndarray of shape (n_samples, n_outputs)
+        """
+        if est.loss == "poisson" and np.any(y < 0):
+            raise ValueError(
+                "Some value(s) of y are negative which is not allowed for "
+                "loss='poisson'; the Poisson loss needs y >= 0."
+            )
+        est._y_ndim = y.ndim
+        est.out_activation_ = "exp" if est.loss == "poisson" else "identity"
+        return y.reshape(len(y), -1).astype(np.float64)
+
+    @staticmethod
+    def loss_name(est):
+        """Engine loss of the fitted head."""
+        return est.loss
+
+    @staticmethod
+    def stratify(Y):
+        """Regression splits are not stratified."""
+        return None
+
+    @staticmethod
+    def score_fn(est, Y_val, sw_val):
+        """Validation R^2 as a function of validation outputs."""
+        return lambda out: r2_score(Y_val, out, sample_weight=sw_val)

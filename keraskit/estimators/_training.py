@@ -1,0 +1,572 @@
+"""The training engine: compiled once per architecture, shared by every fit of that shape.
+
+A grid search fits hundreds of networks of a few shapes. Building and tracing a fresh Keras
+model per fit costs hundreds of milliseconds and leaves graphs behind, so keraskit keeps, per
+architecture signature, one *template* Keras model whose variables are loaded with each fit's
+weights, and per (architecture, optimizer) signature one compiled function that runs a whole
+epoch inside the TensorFlow graph. Prediction is stateless (``Model.stateless_call``): the
+weights of the fitted estimator are passed in, so predicting never touches the template and
+never retraces. Everything that varies between fits of one shape (data, sample weights,
+learning rate, ``alpha``, ``l1``, label smoothing, batch size) is a tensor argument.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import shuffle as sk_shuffle
+
+from ._builders import OUTPUT_LAYER, build
+
+#: How many compiled architectures (and trainers) the process keeps; least recently used go.
+CACHE_SIZE = 32
+#: Rows per call of the inference function; bounds memory on large inputs.
+PREDICT_CHUNK = 16384
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Training signature: everything that is compiled into the epoch function.
+
+    Parameters
+    ----------
+    loss : str
+        One of ``LOSSES``.
+    solver : str
+        Optimizer name.
+    momentum, nesterov, beta_1, beta_2, epsilon : float or bool
+        Optimizer constants (only the ones the solver uses matter).
+    weight_decay : float
+        Decoupled weight decay (``adamw`` only).
+    """
+
+    loss: str
+    solver: str
+    momentum: float = 0.9
+    nesterov: bool = True
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+    weight_decay: float = 0.0
+
+
+def _per_sample_loss(name, y, z, smoothing):
+    """Per-sample loss from logits ``z`` (sklearn's definitions, numerically stable)."""
+    if name == "log_loss":
+        k = tf.cast(tf.shape(y)[1], y.dtype)
+        y = y * (1 - smoothing) + smoothing / k
+        return -tf.reduce_sum(y * tf.nn.log_softmax(z), axis=1)
+    if name == "binary_log_loss":
+        y = y * (1 - smoothing) + smoothing / 2
+        return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(y, z), axis=1)
+    if name == "squared_error":
+        return 0.5 * tf.reduce_mean(tf.square(y - z), axis=1)
+    if name == "poisson":
+        # half Poisson deviance with log link, constant term included as in sklearn
+        return tf.reduce_sum(tf.exp(z) - y * z + tf.math.xlogy(y, y) - y, axis=1)
+    if name == "absolute_error":
+        return tf.reduce_mean(tf.abs(y - z), axis=1)
+    if name == "huber":
+        r = tf.abs(y - z)
+        return tf.reduce_mean(tf.where(r <= 1.0, 0.5 * tf.square(r), r - 0.5), axis=1)
+    raise ValueError(f"unknown loss {name!r}")
+
+
+LOSSES = ("log_loss", "binary_log_loss", "squared_error", "poisson", "absolute_error", "huber")
+
+
+def make_optimizer(spec):
+    """Build the Keras optimizer of a training spec, learning rate held in a variable.
+
+    Parameters
+    ----------
+    spec : TrainSpec
+        The training signature.
+
+    Returns
+    -------
+    optimizer : keras.optimizers.Optimizer
+        An unbuilt optimizer.
+    """
+    o = keras.optimizers
+    adam_args = dict(beta_1=spec.beta_1, beta_2=spec.beta_2, epsilon=spec.epsilon)
+    makers = {
+        "sgd": lambda: o.SGD(
+            0.1, momentum=spec.momentum, nesterov=spec.nesterov and spec.momentum > 0
+        ),
+        "adam": lambda: o.Adam(0.1, **adam_args),
+        "adamw": lambda: o.AdamW(0.1, weight_decay=spec.weight_decay, **adam_args),
+        "nadam": lambda: o.Nadam(0.1, **adam_args),
+        "rmsprop": lambda: o.RMSprop(0.1, epsilon=spec.epsilon),
+        "adagrad": lambda: o.Adagrad(0.1, epsilon=spec.epsilon),
+    }
+    return makers[spec.solver]()
+
+
+class Template:
+    """One Keras model per architecture signature, with compiled inference.
+
+    Parameters
+    ----------
+    spec : MLPSpec
+        The architecture signature.
+    """
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.model = build(spec)
+        self.logits_model = keras.Model(
+            self.model.inputs, self.model.get_layer(OUTPUT_LAYER).input
+        )
+        self.dtype = tf.as_dtype(spec.dtype)
+        self.lock = threading.RLock()
+        self.trainable = list(self.model.trainable_variables)
+        self.non_trainable = list(self.model.non_trainable_variables)
+        self.penalized = [v for v in self.trainable if v.path.endswith("kernel")]
+        index = {id(v): i for i, v in enumerate(self.trainable)}
+        self.dense_pairs = [
+            (index[id(layer.kernel)], index[id(layer.bias)])
+            for layer in self.model.layers
+            if isinstance(layer, keras.layers.Dense)
+        ]
+        self._predict = tf.function(self._predict_impl, reduce_retracing=True)
+
+    def _predict_impl(self, trainable, non_trainable, X):
+        y, _ = self.model.stateless_call(trainable, non_trainable, X, training=False)
+        return y
+
+    def predict(self, weights, X):
+        """Outputs of the network with the given weights (no template state touched).
+
+        Parameters
+        ----------
+        weights : tuple of (list of tf.Tensor, list of tf.Tensor)
+            Trainable and non-trainable weights, in the template's variable order.
+        X : ndarray
+            Input rows, already validated.
+
+        Returns
+        -------
+        outputs : ndarray of shape (n_samples, n_outputs)
+        """
+        trainable, non_trainable = weights
+        X = np.asarray(X, dtype=self.dtype.as_numpy_dtype)
+        parts = [
+            self._predict(trainable, non_trainable, X[i : i + PREDICT_CHUNK]).numpy()
+            for i in range(0, max(len(X), 1), PREDICT_CHUNK)
+        ]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def get_weights(self):
+        """Current template variables as numpy copies: ``(trainable, non_trainable)``."""
+        return [v.numpy() for v in self.trainable], [v.numpy() for v in self.non_trainable]
+
+    def set_weights(self, weights):
+        """Load ``(trainable, non_trainable)`` numpy weights into the template variables."""
+        for variables, values in zip((self.trainable, self.non_trainable), weights, strict=True):
+            for v, a in zip(variables, values, strict=True):
+                v.assign(a)
+
+
+class Trainer:
+    """Compiled epoch and evaluation functions for one (architecture, training) signature.
+
+    Parameters
+    ----------
+    template : Template
+        The shared architecture template whose variables are trained.
+    spec : TrainSpec
+        The training signature.
+    """
+
+    def __init__(self, template, spec):
+        self.template = template
+        self.spec = spec
+        self.optimizer = make_optimizer(spec)
+        self.optimizer.build(template.trainable)
+        self._epoch = tf.function(self._epoch_impl, reduce_retracing=True)
+        self._evaluate = tf.function(self._evaluate_impl, reduce_retracing=True)
+
+    def _batch_loss(self, X, Y, sw, alpha, l1, smoothing, training):
+        t = self.template
+        z = t.logits_model(X, training=training)
+        per_sample = _per_sample_loss(self.spec.loss, Y, z, smoothing)
+        sw_sum = tf.reduce_sum(sw)
+        loss = tf.math.divide_no_nan(tf.reduce_sum(sw * per_sample), sw_sum)
+        if t.penalized:
+            l2 = tf.add_n([tf.reduce_sum(tf.square(v)) for v in t.penalized])
+            l1_norm = tf.add_n([tf.reduce_sum(tf.abs(v)) for v in t.penalized])
+            loss += tf.math.divide_no_nan(0.5 * alpha * l2 + l1 * l1_norm, sw_sum)
+        return loss, z
+
+    def _epoch_impl(self, X, Y, sw, perm, batch_size, alpha, l1, smoothing):
+        tvars = self.template.trainable
+        n = tf.shape(perm)[0]
+        n_batches = (n + batch_size - 1) // batch_size
+        total = tf.zeros((), self.template.dtype)
+        for i in tf.range(n_batches):
+            idx = perm[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
+            xb, yb, swb = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(sw, idx)
+            with tf.GradientTape() as tape:
+                loss, _ = self._batch_loss(xb, yb, swb, alpha, l1, smoothing, True)
+            grads = tape.gradient(loss, tvars)
+            self.optimizer.apply(grads, tvars)
+            total += loss * tf.cast(tf.shape(idx)[0], total.dtype)
+        return total / tf.cast(n, total.dtype)
+
+    def _evaluate_impl(self, X, Y, sw, alpha, l1, smoothing):
+        loss, z = self._batch_loss(X, Y, sw, alpha, l1, smoothing, False)
+        return loss, self.template.model.get_layer(OUTPUT_LAYER)(z)
+
+    def reset_optimizer(self):
+        """Zero the optimizer state (iterations, moments) for a new fit."""
+        for v in self.optimizer.variables:
+            v.assign(tf.zeros(v.shape, v.dtype))
+
+
+_templates: OrderedDict = OrderedDict()
+_trainers: OrderedDict = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _cached(cache, key, make):
+    with _cache_lock:
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    value = make()
+    with _cache_lock:
+        value = cache.setdefault(key, value)
+        cache.move_to_end(key)
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
+    return value
+
+
+def get_template(spec):
+    """The shared template of an architecture, built on first use.
+
+    Parameters
+    ----------
+    spec : MLPSpec
+        Architecture signature.
+
+    Returns
+    -------
+    template : Template
+    """
+    return _cached(_templates, spec, lambda: Template(spec))
+
+
+def get_trainer(arch_spec, train_spec):
+    """The shared trainer of an (architecture, training) signature, built on first use.
+
+    Parameters
+    ----------
+    arch_spec : MLPSpec
+        Architecture signature.
+    train_spec : TrainSpec
+        Training signature.
+
+    Returns
+    -------
+    trainer : Trainer
+    """
+    return _cached(
+        _trainers,
+        (arch_spec, train_spec),
+        lambda: Trainer(get_template(arch_spec), train_spec),
+    )
+
+
+@dataclass
+class Progress:
+    """sklearn's training bookkeeping, carried across warm starts.
+
+    Parameters
+    ----------
+    early_stopping : bool
+        Whether a validation score drives stopping.
+    learning_rate : float
+        The current learning rate.
+    """
+
+    early_stopping: bool
+    learning_rate: float
+    loss_curve: list = field(default_factory=list)
+    best_loss: float | None = np.inf
+    validation_scores: list | None = None
+    best_validation_score: float | None = None
+    no_improvement_count: int = 0
+    t: int = 0
+    history: list = field(default_factory=list)
+
+    def __post_init__(self):
+        if self.early_stopping:
+            self.validation_scores = []
+            self.best_validation_score = -np.inf
+            self.best_loss = None
+
+
+@dataclass
+class FitConfig:
+    """Per-fit settings of the epoch loop (all plain Python values)."""
+
+    max_iter: int
+    batch_size: int
+    shuffle: bool
+    tol: float
+    n_iter_no_change: int
+    learning_rate_init: float
+    lr_schedule: str
+    power_t: float
+    alpha: float
+    l1: float
+    smoothing: float
+    verbose: bool
+    incremental: bool = False
+
+
+@dataclass
+class FitData:
+    """Training and (optional) validation arrays, targets already encoded."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    sw: np.ndarray
+    X_val: np.ndarray | None = None
+    Y_val: np.ndarray | None = None
+    sw_val: np.ndarray | None = None
+
+
+class _Loop:
+    """sklearn's stochastic training loop, each epoch one compiled graph call."""
+
+    def __init__(self, trainer, data, cfg, progress, score_fn, callbacks, rng):
+        self.trainer, self.data, self.cfg, self.p = trainer, data, cfg, progress
+        self.score_fn, self.callbacks, self.rng = score_fn, callbacks, rng
+        dt = trainer.template.dtype
+        self.consts = [tf.constant(v, dt) for v in (cfg.alpha, cfg.l1, cfg.smoothing)]
+        self.tensors = [tf.constant(a, dt) for a in (data.X, data.Y, data.sw)]
+        if data.X_val is not None:
+            self.val = [tf.constant(a, dt) for a in (data.X_val, data.Y_val, data.sw_val)]
+        self.best_weights = None
+
+    def run_epoch(self):
+        n = len(self.data.X)
+        idx = np.arange(n)
+        if self.cfg.shuffle:
+            idx = sk_shuffle(idx, random_state=self.rng)
+        bs = tf.constant(self.cfg.batch_size, tf.int32)
+        loss = self.trainer._epoch(*self.tensors, tf.constant(idx, tf.int32), bs, *self.consts)
+        return float(loss)
+
+    def validate(self, logs):
+        """Validation loss and score after an epoch; returns the score."""
+        val_loss, out = self.trainer._evaluate(*self.val, *self.consts)
+        score = float(self.score_fn(out.numpy()))
+        logs.update(val_loss=float(val_loss), val_score=score)
+        return score
+
+    def update_no_improvement(self, logs):
+        p, tol = self.p, self.cfg.tol
+        if p.early_stopping:
+            score = self.validate(logs)
+            p.validation_scores.append(score)
+            if self.cfg.verbose:
+                print(f"Validation score: {score:f}")
+            p.no_improvement_count = (
+                p.no_improvement_count + 1 if score < p.best_validation_score + tol else 0
+            )
+            if score > p.best_validation_score:
+                p.best_validation_score = score
+                self.best_weights = self.trainer.template.get_weights()
+        else:
+            last = p.loss_curve[-1]
+            p.no_improvement_count = p.no_improvement_count + 1 if last > p.best_loss - tol else 0
+            p.best_loss = min(p.best_loss, last)
+
+    def trigger_stopping(self):
+        """sklearn's rule: stop, or (adaptive schedule) divide the learning rate by 5."""
+        cfg, p = self.cfg, self.p
+        what = "Validation score" if p.early_stopping else "Training loss"
+        msg = (
+            f"{what} did not improve more than tol={cfg.tol:f} for "
+            f"{cfg.n_iter_no_change} consecutive epochs."
+        )
+        if cfg.lr_schedule == "adaptive" and p.learning_rate > 1e-6:
+            p.learning_rate /= 5.0
+            if cfg.verbose:
+                print(msg + f" Setting learning rate to {p.learning_rate:f}")
+            p.no_improvement_count = 0
+            return False
+        if cfg.verbose:
+            print(msg + (" Learning rate too small. Stopping." if cfg.lr_schedule == "adaptive"
+                         else " Stopping."))
+        return True
+
+    def end_of_epoch_lr(self):
+        cfg, p = self.cfg, self.p
+        if cfg.lr_schedule == "invscaling":
+            p.learning_rate = cfg.learning_rate_init / (p.t + 1) ** cfg.power_t
+
+    def diverged(self, epoch, loss, last_good):
+        warnings.warn(
+            f"Training diverged at iteration {epoch}: the loss became {loss}. Training "
+            "stopped and the weights of the last finite epoch were kept; a smaller "
+            "learning_rate_init (or solver='adam') usually helps.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+        self.trainer.template.set_weights(last_good)
+
+    def run(self):
+        """Run epochs until a stopping rule fires; return the number of epochs run."""
+        cfg, p, template = self.cfg, self.p, self.trainer.template
+        opt_lr = self.trainer.optimizer.learning_rate
+        cbs = self.callbacks
+        n_iter, last_good = 0, template.get_weights()
+        if cbs is not None:
+            cbs.on_train_begin()
+        try:
+            for _ in range(cfg.max_iter):
+                opt_lr.assign(p.learning_rate)
+                if cbs is not None:
+                    cbs.on_epoch_begin(n_iter)
+                    p.learning_rate = float(opt_lr.numpy())
+                loss = self.run_epoch()
+                n_iter += 1
+                if not np.isfinite(loss):
+                    self.diverged(n_iter, loss, last_good)
+                    break
+                last_good = template.get_weights()
+                p.t += len(self.data.X)
+                p.loss_curve.append(loss)
+                logs = {"loss": loss, "learning_rate": p.learning_rate}
+                if cfg.verbose:
+                    print(f"Iteration {n_iter}, loss = {loss:.8f}")
+                self.update_no_improvement(logs)
+                p.history.append(logs.copy())
+                self.end_of_epoch_lr()
+                stop = False
+                if cbs is not None:
+                    cbs.on_epoch_end(n_iter - 1, logs)
+                    stop = bool(getattr(template.model, "stop_training", False))
+                if p.no_improvement_count > cfg.n_iter_no_change:
+                    stop = self.trigger_stopping() or stop
+                if stop or cfg.incremental:
+                    break
+                if n_iter == cfg.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({cfg.max_iter}) reached "
+                        "and the optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                        stacklevel=3,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+        if cbs is not None:
+            cbs.on_train_end()
+        if p.early_stopping and self.best_weights is not None:
+            template.set_weights(self.best_weights)
+        return n_iter
+
+
+def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng):
+    """Train the template of ``trainer`` from ``init_weights``; return the fitted weights.
+
+    Parameters
+    ----------
+    trainer : Trainer
+        Compiled training functions (shared; locked for the duration of the fit).
+    init_weights : tuple of (list of ndarray, list of ndarray)
+        Starting weights.
+    data : FitData
+        Encoded training (and validation) arrays.
+    cfg : FitConfig
+        Loop settings.
+    progress : Progress
+        Bookkeeping, updated in place.
+    score_fn : callable
+        Maps validation outputs to the validation score (higher is better).
+    callbacks : list of keras.callbacks.Callback or None
+        Callbacks driven at epoch granularity.
+    rng : numpy.random.RandomState
+        Source of the shuffling order.
+
+    Returns
+    -------
+    weights : tuple of (list of ndarray, list of ndarray)
+        The trained (or best, under early stopping) weights.
+    n_iter : int
+        Epochs run.
+    """
+    template = trainer.template
+    with template.lock:
+        template.set_weights(init_weights)
+        trainer.reset_optimizer()
+        cbs = None
+        if callbacks:
+            template.model.stop_training = False
+            template.model.optimizer = trainer.optimizer
+            cbs = keras.callbacks.CallbackList(list(callbacks), model=template.model)
+        loop = _Loop(trainer, data, cfg, progress, score_fn, cbs, rng)
+        n_iter = loop.run()
+        return template.get_weights(), n_iter
+
+
+def initial_weights(template, rng, factor):
+    """Fresh weights for a template, drawn from ``rng`` as scikit-learn draws them.
+
+    Kernels and biases of each layer, in layer order, come from
+    ``uniform(-b, b)`` with ``b = sqrt(factor / (fan_in + fan_out))`` (sklearn's MLP
+    initialisation: ``factor`` is 6, or 2 for logistic activations), so that the same
+    ``random_state`` starts from the same weights as ``sklearn.neural_network``. Batch
+    normalization starts at the identity; dropout seeds are drawn last.
+
+    Parameters
+    ----------
+    template : Template
+        The architecture whose variables are initialised.
+    rng : numpy.random.RandomState
+        Source of randomness (advanced in place).
+    factor : float
+        Scale of the uniform initialisation.
+
+    Returns
+    -------
+    weights : tuple of (list of ndarray, list of ndarray)
+        Trainable and non-trainable weights in the template's variable order.
+    """
+    values = {}
+    for layer in template.model.layers:
+        kernel = getattr(layer, "kernel", None)
+        if kernel is not None:
+            shape = tuple(kernel.shape)
+            receptive = int(np.prod(shape[:-2]))
+            bound = np.sqrt(factor / (receptive * (shape[-2] + shape[-1])))
+            values[id(kernel)] = rng.uniform(-bound, bound, shape)
+            bias = getattr(layer, "bias", None)
+            if bias is not None:
+                values[id(bias)] = rng.uniform(-bound, bound, tuple(bias.shape))
+        for name, fill in (("gamma", 1), ("beta", 0), ("moving_mean", 0), ("moving_variance", 1)):
+            v = getattr(layer, name, None)
+            if v is not None:
+                values[id(v)] = np.full(tuple(v.shape), fill)
+    for v in template.non_trainable:
+        if id(v) not in values and v.path.endswith("seed_generator_state"):
+            values[id(v)] = np.array([rng.randint(2**31 - 1), 0])
+    weights = []
+    for variables in (template.trainable, template.non_trainable):
+        missing = [v.path for v in variables if id(v) not in values]
+        if missing:
+            raise RuntimeError(f"keraskit does not know how to initialise {missing}")
+        weights.append([np.asarray(values[id(v)], dtype=v.dtype) for v in variables])
+    return tuple(weights)

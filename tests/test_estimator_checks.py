@@ -1,0 +1,16 @@
+"""scikit-learn's estimator checks over every public keraskit estimator, no expected failures."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from keraskit import MLPClassifier, MLPRegressor
+
+# Small networks keep the ~100 fits of the checks fast; every other parameter is default.
+ESTIMATORS = [
+    MLPClassifier(hidden_layer_sizes=(16,)),
+    MLPRegressor(hidden_layer_sizes=(16,)),
+]
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
