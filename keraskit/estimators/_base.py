@@ -24,7 +24,15 @@ from ._persistence import FORMAT_VERSION, model_from_bytes, model_to_bytes
 
 SOLVERS = {"sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad"}
 ACTIVATIONS = {
-    "identity", "logistic", "tanh", "relu", "elu", "leaky_relu", "gelu", "selu", "swish",
+    "identity",
+    "logistic",
+    "tanh",
+    "relu",
+    "elu",
+    "leaky_relu",
+    "gelu",
+    "selu",
+    "swish",
 }
 
 
@@ -121,7 +129,12 @@ class BaseKerasEstimator(BaseEstimator):
         hidden = self._hidden_sizes()
         first = not hasattr(self, "_weights") or not (self.warm_start or incremental)
         X, y = validate_data(
-            self, X, y, reset=first, dtype=(np.float64, np.float32), multi_output=True,
+            self,
+            X,
+            y,
+            reset=first,
+            dtype=(np.float64, np.float32),
+            multi_output=True,
             y_numeric=not is_classifier(self),
         )
         Y = self._head.prepare(self, y, first)
@@ -168,10 +181,14 @@ class BaseKerasEstimator(BaseEstimator):
 
         decay = self.alpha if self.solver == "adamw" else 0.0
         return TrainSpec(
-            loss=self._head.loss_name(self), solver=self.solver,
-            momentum=float(self.momentum), nesterov=bool(self.nesterovs_momentum),
-            beta_1=float(self.beta_1), beta_2=float(self.beta_2),
-            epsilon=float(self.epsilon), weight_decay=float(decay),
+            loss=self._head.loss_name(self),
+            solver=self.solver,
+            momentum=float(self.momentum),
+            nesterov=bool(self.nesterovs_momentum),
+            beta_1=float(self.beta_1),
+            beta_2=float(self.beta_2),
+            epsilon=float(self.epsilon),
+            weight_decay=float(decay),
         )
 
     def _warm_state(self, arch):
@@ -219,12 +236,19 @@ class BaseKerasEstimator(BaseEstimator):
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         schedule = self.learning_rate if self.solver == "sgd" else "constant"
         return FitConfig(
-            max_iter=self.max_iter, batch_size=batch_size, shuffle=self.shuffle,
-            tol=self.tol, n_iter_no_change=self.n_iter_no_change,
-            learning_rate_init=self.learning_rate_init, lr_schedule=schedule,
-            power_t=self.power_t, alpha=0.0 if self.solver == "adamw" else self.alpha,
-            l1=self.l1, smoothing=getattr(self, "label_smoothing", 0.0),
-            verbose=bool(self.verbose), incremental=incremental,
+            max_iter=self.max_iter,
+            batch_size=batch_size,
+            shuffle=self.shuffle,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            learning_rate_init=self.learning_rate_init,
+            lr_schedule=schedule,
+            power_t=self.power_t,
+            alpha=0.0 if self.solver == "adamw" else self.alpha,
+            l1=self.l1,
+            smoothing=getattr(self, "label_smoothing", 0.0),
+            verbose=bool(self.verbose),
+            incremental=incremental,
         )
 
     def _set_fitted(self, arch, weights, progress, n_iter, n_hidden):

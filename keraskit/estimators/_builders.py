@@ -84,7 +84,7 @@ def build_mlp(spec):
     for i, units in enumerate(spec.hidden_layer_sizes):
         h = keras.layers.Dense(units, name=f"hidden_{i}", dtype=dtype)(h)
         if spec.batch_normalization:
-            h = keras.layers.BatchNormalization(name=f"batchnorm_{i}", dtype=dtype)(h)
+            h = keras.layers.BatchNormalization(momentum=0.9, name=f"batchnorm_{i}", dtype=dtype)(h)
         h = keras.layers.Activation(
             KERAS_ACTIVATIONS[spec.activation], name=f"activation_{i}", dtype=dtype
         )(h)

@@ -84,7 +84,9 @@ class ClassifierHead:
     def score_fn(est, Y_val, sw_val):
         """Validation accuracy as a function of validation outputs."""
         y_true = est.classes_[ClassifierHead.stratify(Y_val).astype(int)]
-        return lambda out: accuracy_score(y_true, ClassifierHead.labels(est, out), sample_weight=sw_val)
+        return lambda out: accuracy_score(
+            y_true, ClassifierHead.labels(est, out), sample_weight=sw_val
+        )
 
 
 class RegressorHead:

@@ -122,9 +122,7 @@ class Template:
     def __init__(self, spec):
         self.spec = spec
         self.model = build(spec)
-        self.logits_model = keras.Model(
-            self.model.inputs, self.model.get_layer(OUTPUT_LAYER).input
-        )
+        self.logits_model = keras.Model(self.model.inputs, self.model.get_layer(OUTPUT_LAYER).input)
         self.dtype = tf.as_dtype(spec.dtype)
         self.lock = threading.RLock()
         self.trainable = list(self.model.trainable_variables)
@@ -408,8 +406,14 @@ class _Loop:
             p.no_improvement_count = 0
             return False
         if cfg.verbose:
-            print(msg + (" Learning rate too small. Stopping." if cfg.lr_schedule == "adaptive"
-                         else " Stopping."))
+            print(
+                msg
+                + (
+                    " Learning rate too small. Stopping."
+                    if cfg.lr_schedule == "adaptive"
+                    else " Stopping."
+                )
+            )
         return True
 
     def end_of_epoch_lr(self):

@@ -136,9 +136,13 @@ class _BaseMLP(BaseKerasEstimator):
 
     def _arch_spec(self, n_features, n_outputs, hidden, dtype):
         return MLPSpec(
-            n_features=n_features, hidden_layer_sizes=hidden, activation=self.activation,
-            n_outputs=n_outputs, out_activation=self.out_activation_,
-            dropout=float(self.dropout), batch_normalization=bool(self.batch_normalization),
+            n_features=n_features,
+            hidden_layer_sizes=hidden,
+            activation=self.activation,
+            n_outputs=n_outputs,
+            out_activation=self.out_activation_,
+            dropout=float(self.dropout),
+            batch_normalization=bool(self.batch_normalization),
             dtype=dtype,
         )
 

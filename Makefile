@@ -1,0 +1,36 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both bootstrap their own .venv.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.keraskit-installed
+SOURCES := keraskit tests examples benchmarks
+PYTEST_WORKERS ?= 2
+
+.PHONY: test demo lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(PY) -m ruff check $(SOURCES)
+	$(PY) -m ruff format --check $(SOURCES)
+
+test: lint
+	$(PY) -m pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider
+
+demo: $(STAMP)
+	$(PY) -m keraskit
+
+format: $(STAMP)
+	$(PY) -m ruff format $(SOURCES)
+	$(PY) -m ruff check --fix $(SOURCES)
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) benchmarks/bench_seed_recipe.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info
