@@ -134,7 +134,14 @@ class Template:
             for layer in self.model.layers
             if isinstance(layer, keras.layers.Dense)
         ]
-        self._predict = tf.function(self._predict_impl, reduce_retracing=True)
+        weight_specs = [
+            [tf.TensorSpec(tuple(v.shape), v.dtype) for v in variables]
+            for variables in (self.trainable, self.non_trainable)
+        ]
+        self._predict = tf.function(
+            self._predict_impl,
+            input_signature=[*weight_specs, tf.TensorSpec(self.model.inputs[0].shape, self.dtype)],
+        )
 
     def _predict_impl(self, trainable, non_trainable, X):
         y, _ = self.model.stateless_call(trainable, non_trainable, X, training=False)
@@ -189,8 +196,15 @@ class Trainer:
         self.spec = spec
         self.optimizer = make_optimizer(spec)
         self.optimizer.build(template.trainable)
-        self._epoch = tf.function(self._epoch_impl, reduce_retracing=True)
-        self._evaluate = tf.function(self._evaluate_impl, reduce_retracing=True)
+        dt, spec_of = template.dtype, tf.TensorSpec
+        x = spec_of(template.model.inputs[0].shape, dt)
+        y = spec_of((None, template.spec.n_outputs), dt)
+        w = spec_of((None,), dt)
+        scalars = [spec_of((), dt)] * 3  # alpha, l1, label smoothing
+        idx = [spec_of((None,), tf.int32), spec_of((), tf.int32)]  # order, batch size
+        # explicit signatures: one trace per trainer, whatever the data size or hyperparameters
+        self._epoch = tf.function(self._epoch_impl, input_signature=[x, y, w, *idx, *scalars])
+        self._evaluate = tf.function(self._evaluate_impl, input_signature=[x, y, w, *scalars])
 
     def _batch_loss(self, X, Y, sw, alpha, l1, smoothing, training):
         t = self.template
@@ -356,14 +370,15 @@ class _Loop:
         if data.X_val is not None:
             self.val = [tf.constant(a, dt) for a in (data.X_val, data.Y_val, data.sw_val)]
         self.best_weights = None
+        self.order = np.arange(len(data.X), dtype=np.int32)
 
     def run_epoch(self):
-        n = len(self.data.X)
-        idx = np.arange(n)
         if self.cfg.shuffle:
-            idx = sk_shuffle(idx, random_state=self.rng)
+            # sklearn reshuffles the previous order (a composition of permutations); doing the
+            # same keeps the batches identical to sklearn's for the same random_state
+            self.order = sk_shuffle(self.order, random_state=self.rng)
         bs = tf.constant(self.cfg.batch_size, tf.int32)
-        loss = self.trainer._epoch(*self.tensors, tf.constant(idx, tf.int32), bs, *self.consts)
+        loss = self.trainer._epoch(*self.tensors, tf.constant(self.order), bs, *self.consts)
         return float(loss)
 
     def validate(self, logs):
