@@ -1,0 +1,30 @@
+"""numpydoc docstrings on every public class and function, parameters matching signatures."""
+
+import inspect
+
+import pytest
+from numpydoc.validate import validate
+
+import keraskit
+
+# GL08: no docstring; PR01/PR02: parameters missing from / unknown to the docstring;
+# PR10: bad parameter formatting; RT01: returns not documented; SS01/SS03: no summary line.
+CHECKED = {"GL08", "PR01", "PR02", "PR10", "RT01", "SS01", "SS03"}
+
+
+def _public_objects():
+    for name in keraskit.__all__:
+        obj = getattr(keraskit, name)
+        if inspect.isclass(obj):
+            yield f"keraskit.{name}"
+            for meth, member in vars(obj).items():
+                if not meth.startswith("_") and callable(member):
+                    yield f"keraskit.{name}.{meth}"
+        elif callable(obj):
+            yield f"keraskit.{name}"
+
+
+@pytest.mark.parametrize("name", sorted(set(_public_objects())))
+def test_numpydoc(name):
+    errors = [(code, msg) for code, msg in validate(name)["errors"] if code in CHECKED]
+    assert not errors, errors
