@@ -132,5 +132,7 @@ def test_same_random_state_starts_from_sklearns_weights(data):
         ours = MLPClassifier(**kw).fit(X, y)
         theirs = SkMLP(**kw).fit(X, y)
     np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
-    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+    for a, b in zip(
+        ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True
+    ):
         np.testing.assert_allclose(a, b, atol=1e-9)

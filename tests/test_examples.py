@@ -1,0 +1,26 @@
+"""Every example runs (with its --small flag) and prints its result."""
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+EXAMPLES = sorted((pathlib.Path(__file__).parent.parent / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_example_runs(path):
+    done = subprocess.run(
+        [sys.executable, str(path), "--small"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip(), "an example must print what it shows"
+
+
+def test_demo_runs():
+    done = subprocess.run(
+        [sys.executable, "-m", "keraskit"], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "keraskit MLPClassifier" in done.stdout and "sklearn MLPClassifier" in done.stdout
