@@ -417,3 +417,32 @@ def test_failed_refit_keeps_the_fitted_model(digits):
     with pytest.raises(ValueError, match="has 3 features"):
         est.predict(X[:, :3])
     np.testing.assert_array_equal(est.predict_proba(X), before)
+
+
+def test_validation_fraction_sets_the_held_out_share(digits):
+    X, y = digits
+    for fraction, n_train in [(0.1, 360), (0.25, 300)]:
+        est = _fit(
+            MLPClassifier(
+                (8,), early_stopping=True, validation_fraction=fraction, max_iter=2, random_state=0
+            ),
+            X,
+            y,
+        )
+        assert est.t_ == 2 * n_train
+
+
+def test_adam_constants_change_the_path(digits):
+    X, y = digits
+    kw = dict(hidden_layer_sizes=(8,), max_iter=3, learning_rate_init=0.01, random_state=0)
+    base = _fit(MLPClassifier(**kw), X, y).loss_curve_
+    for change in [dict(beta_1=0.5), dict(beta_2=0.9), dict(epsilon=1.0)]:
+        assert _fit(MLPClassifier(**change, **kw), X, y).loss_curve_ != base, change
+
+
+def test_max_iter_bounds_the_epochs(digits):
+    X, y = digits
+    for max_iter in (1, 4):
+        assert (
+            _fit(MLPClassifier((8,), max_iter=max_iter, random_state=0), X, y).n_iter_ == max_iter
+        )
