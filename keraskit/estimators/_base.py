@@ -14,6 +14,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -22,7 +23,9 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._persistence import FORMAT_VERSION, model_from_bytes, model_to_bytes
 
-SOLVERS = {"sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad"}
+STOCHASTIC_SOLVERS = {"sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad"}
+SOLVERS = STOCHASTIC_SOLVERS | {"lbfgs"}
+_STOCHASTIC_ONLY = ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_")
 ACTIVATIONS = {
     "identity",
     "logistic",
@@ -69,7 +72,7 @@ class BaseKerasEstimator(BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "l1": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cosine"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -113,10 +116,12 @@ class BaseKerasEstimator(BaseEstimator):
         """
         return self._fit(X, y, sample_weight)
 
-    def _fit(self, X, y, sample_weight, incremental=False):
+    def _fit(self, X, y, sample_weight, incremental=False, prepare=None):
         """Fit atomically: a failed call leaves a fitted estimator exactly as it was."""
         saved = self.__dict__.copy()
         try:
+            if prepare is not None:
+                prepare()
             return self._fit_unsafe(X, y, sample_weight, incremental)
         except BaseException:
             self.__dict__.clear()
@@ -127,17 +132,20 @@ class BaseKerasEstimator(BaseEstimator):
         from . import _training
 
         hidden = self._hidden_sizes()
+        self._check_solver_options(incremental)
         first = not hasattr(self, "_weights") or not (self.warm_start or incremental)
         X, y = validate_data(
             self,
             X,
             y,
             reset=first,
+            accept_sparse=["csr", "csc"],
             dtype=(np.float64, np.float32),
             multi_output=True,
             y_numeric=not is_classifier(self),
         )
-        Y = self._head.prepare(self, y, first)
+        X = X.tocsr() if sp.issparse(X) else X
+        Y = self._head.prepare(self, y, first, incremental)
         sw = self._fit_sample_weight(sample_weight, X, y)
         dtype = "float32" if X.dtype == np.float32 else "float64"
         arch = self._arch_spec(X.shape[1], Y.shape[1], hidden, dtype)
@@ -145,20 +153,49 @@ class BaseKerasEstimator(BaseEstimator):
         rng = check_random_state(self.random_state)
         if first:
             weights = _training.initial_weights(trainer.template, rng, self._init_factor())
-            progress = _training.Progress(self.early_stopping, self.learning_rate_init)
+            progress = _training.Progress(self._uses_validation(), self.learning_rate_init)
         else:
-            weights, progress = self._warm_state(arch)
+            weights, progress = self._warm_state(arch, incremental)
+        callbacks = [copy.deepcopy(cb) for cb in self.callbacks or ()]
+        if self.solver == "lbfgs":
+            cfg = self._fit_config(X.shape[0], incremental)
+            data = _training.FitData(X, Y, sw)
+            weights, n_iter, loss = _training.train_lbfgs(
+                trainer, weights, data, cfg, progress, callbacks
+            )
+            self._set_fitted(arch, weights, progress, n_iter, len(hidden), lbfgs_loss=loss)
+            return self
         data = self._split(X, Y, sw, rng)
-        cfg = self._fit_config(len(data.X), incremental)
+        cfg = self._fit_config(data.X.shape[0], incremental)
         score_fn = None
         if data.X_val is not None:
             score_fn = self._head.score_fn(self, data.Y_val, data.sw_val)
-        callbacks = [copy.deepcopy(cb) for cb in self.callbacks or ()]
         weights, n_iter = _training.train(
             trainer, weights, data, cfg, progress, score_fn, callbacks, rng
         )
         self._set_fitted(arch, weights, progress, n_iter, len(hidden))
         return self
+
+    def _check_stochastic(self):
+        if self.solver not in STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic optimizers. "
+                f"{self.solver} is not stochastic."
+            )
+        return True
+
+    def _uses_validation(self):
+        return self.early_stopping and self.solver != "lbfgs"
+
+    def _check_solver_options(self, incremental):
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        if self.solver == "lbfgs" and self.dropout > 0:
+            raise ValueError(
+                f"dropout={self.dropout} makes the objective random, which L-BFGS cannot "
+                "minimise; use dropout=0 with solver='lbfgs' or a stochastic solver "
+                "('adam', 'sgd', ...)."
+            )
 
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
@@ -191,24 +228,26 @@ class BaseKerasEstimator(BaseEstimator):
             weight_decay=float(decay),
         )
 
-    def _warm_state(self, arch):
+    def _warm_state(self, arch, incremental):
         if arch != self._arch:
             raise ValueError(
                 "warm_start needs the same network as the previous fit: got "
                 f"{arch}, previously {self._arch}. Set warm_start=False to start anew."
             )
         progress = copy.deepcopy(self._progress)
-        progress.learning_rate = self.learning_rate_init
-        if progress.early_stopping != self.early_stopping:
+        if not incremental:  # a new fit gets a new optimizer, as in sklearn
+            progress.learning_rate = self.learning_rate_init
+            progress.optimizer_state = None
+        if progress.early_stopping != self._uses_validation():
             from ._training import Progress
 
-            progress = Progress(self.early_stopping, self.learning_rate_init)
+            progress = Progress(self._uses_validation(), self.learning_rate_init)
         return self._weights, progress
 
     def _split(self, X, Y, sw, rng):
         from ._training import FitData
 
-        if not self.early_stopping:
+        if not self._uses_validation():
             return FitData(X, Y, sw)
         stratify = self._head.stratify(Y)
         X_tr, X_val, Y_tr, Y_val, sw_tr, sw_val = train_test_split(
@@ -234,7 +273,9 @@ class BaseKerasEstimator(BaseEstimator):
                     stacklevel=4,
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        schedule = self.learning_rate if self.solver == "sgd" else "constant"
+        # sklearn's schedules drive sgd only; keraskit's cosine schedule drives every solver
+        use_schedule = self.solver == "sgd" or self.learning_rate == "cosine"
+        schedule = self.learning_rate if use_schedule else "constant"
         return FitConfig(
             max_iter=self.max_iter,
             batch_size=batch_size,
@@ -251,7 +292,7 @@ class BaseKerasEstimator(BaseEstimator):
             incremental=incremental,
         )
 
-    def _set_fitted(self, arch, weights, progress, n_iter, n_hidden):
+    def _set_fitted(self, arch, weights, progress, n_iter, n_hidden, lbfgs_loss=None):
         self._arch = arch
         self._weights = weights
         self._progress = progress
@@ -260,13 +301,18 @@ class BaseKerasEstimator(BaseEstimator):
         self.n_layers_ = n_hidden + 2
         self.n_outputs_ = arch.n_outputs
         self.t_ = progress.t
-        self.loss_curve_ = list(progress.loss_curve)
-        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else np.nan
-        self.best_loss_ = progress.best_loss
-        self.validation_scores_ = (
-            None if progress.validation_scores is None else list(progress.validation_scores)
-        )
-        self.best_validation_score_ = progress.best_validation_score
+        if lbfgs_loss is not None:
+            # as in sklearn, the stochastic solvers' bookkeeping does not exist for lbfgs
+            for name in _STOCHASTIC_ONLY:
+                self.__dict__.pop(name, None)
+            self.loss_ = lbfgs_loss
+        else:
+            self.loss_curve_ = list(progress.loss_curve)
+            self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else np.nan
+            self.best_loss_ = progress.best_loss
+            scores = progress.validation_scores
+            self.validation_scores_ = None if scores is None else list(scores)
+            self.best_validation_score_ = progress.best_validation_score
         self.history_ = pd.DataFrame(progress.history)
         self.history_.index = pd.RangeIndex(1, len(self.history_) + 1, name="epoch")
 
@@ -284,8 +330,18 @@ class BaseKerasEstimator(BaseEstimator):
         from ._training import get_template
 
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(
+            self, X, reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32)
+        )
         out = get_template(self._arch).predict(self._weight_tensors(), X)
+        if not np.isfinite(out).all():
+            warnings.warn(
+                "The network produced non-finite outputs (NaN or infinity): its weights or "
+                "the input values are too large. Scale the input or refit with a smaller "
+                "learning_rate_init.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         return out.astype(np.result_type(X.dtype, out.dtype), copy=False)
 
     @property
@@ -339,5 +395,5 @@ class BaseKerasEstimator(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags

@@ -10,26 +10,28 @@ from sklearn.utils.validation import column_or_1d
 
 
 class ClassifierHead:
-    """Single-label classification: one logistic unit for two classes, softmax beyond.
+    """Classification: one logistic unit for two classes, softmax beyond, one logistic unit
+    per label for multilabel indicator targets.
 
     The encoding is sklearn's ``LabelBinarizer``, so ``classes_`` and the network outputs
     line up exactly as in ``sklearn.neural_network.MLPClassifier``.
     """
 
-    loss_by_activation = {"logistic": "binary_log_loss", "softmax": "log_loss"}
-
     @staticmethod
-    def prepare(est, y, first):
+    def prepare(est, y, first, incremental=False):
         """Encode ``y``; on the first fit define ``classes_``, else check compatibility.
 
         Parameters
         ----------
         est : estimator
-            The classifier; ``classes_`` and ``_label_binarizer`` are set on it.
-        y : array-like of shape (n_samples,)
-            Class labels.
+            The classifier; ``classes_`` and ``_label_binarizer`` are set on it (by
+            ``partial_fit`` itself when ``incremental``).
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a multilabel indicator matrix.
         first : bool
             Whether this fit starts from scratch.
+        incremental : bool, default=False
+            Whether this is a ``partial_fit`` call.
 
         Returns
         -------
@@ -40,8 +42,14 @@ class ClassifierHead:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         classes = unique_labels(y)
-        if first:
-            if len(classes) < 2:
+        if incremental:
+            if len(np.setdiff1d(classes, est.classes_, assume_unique=True)):
+                raise ValueError(
+                    "`y` has classes not in `self.classes_`. "
+                    f"`self.classes_` has {est.classes_}. 'y' has {classes}."
+                )
+        elif first:
+            if y.ndim == 1 and len(classes) < 2:
                 raise ValueError(
                     "The number of classes has to be greater than one; got "
                     f"{len(classes)} class: {classes}. A classifier needs samples of at "
@@ -54,36 +62,42 @@ class ClassifierHead:
                 "warm_start can only be used where `y` has the same classes as in the "
                 f"previous call to fit. Previously got {est.classes_}, `y` has {classes}"
             )
-        est.out_activation_ = "logistic" if len(est.classes_) == 2 else "softmax"
+        multilabel = est._label_binarizer.y_type_.startswith("multilabel")
+        est.out_activation_ = "logistic" if multilabel or len(est.classes_) == 2 else "softmax"
         return est._label_binarizer.transform(y).astype(np.float64)
 
     @staticmethod
     def loss_name(est):
         """Engine loss of the fitted head."""
-        return ClassifierHead.loss_by_activation[est.out_activation_]
+        return "binary_log_loss" if est.out_activation_ == "logistic" else "log_loss"
 
     @staticmethod
     def proba(outputs):
-        """Class probabilities ``(n, n_classes)`` from network outputs."""
+        """Probabilities as sklearn returns them: ``(n, 2)`` for one output, else as is."""
         if outputs.shape[1] == 1:
             p = outputs[:, 0]
             return np.column_stack([1 - p, p])
-        return outputs / outputs.sum(axis=1, keepdims=True)
+        return outputs
 
     @staticmethod
     def labels(est, outputs):
-        """Predicted labels from network outputs."""
-        return est.classes_[np.argmax(ClassifierHead.proba(outputs), axis=1)]
+        """Predicted labels (or indicator rows) from network outputs, as sklearn decodes."""
+        if outputs.shape[1] == 1:
+            outputs = outputs.ravel()
+        return est._label_binarizer.inverse_transform(outputs)
 
     @staticmethod
     def stratify(Y):
         """Labels to stratify a validation split on (every single-label problem)."""
-        return Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
+        if Y.shape[1] == 1:
+            return Y[:, 0]
+        single_label = np.all(Y.sum(axis=1) == 1)
+        return Y.argmax(axis=1) if single_label else None
 
     @staticmethod
     def score_fn(est, Y_val, sw_val):
-        """Validation accuracy as a function of validation outputs."""
-        y_true = est.classes_[ClassifierHead.stratify(Y_val).astype(int)]
+        """Validation accuracy (subset accuracy for multilabel) of validation outputs."""
+        y_true = ClassifierHead.labels(est, Y_val)
         return lambda out: accuracy_score(
             y_true, ClassifierHead.labels(est, out), sample_weight=sw_val
         )
@@ -93,17 +107,19 @@ class RegressorHead:
     """Regression with one or several outputs; ``exp`` output for the Poisson loss."""
 
     @staticmethod
-    def prepare(est, y, first):
+    def prepare(est, y, first, incremental=False):
         """Check and reshape ``y`` to ``(n_samples, n_outputs)``.
 
         Parameters
         ----------
         est : estimator
-            The regressor; ``out_activation_`` and ``_y_ndim`` are set on it.
+            The regressor; ``out_activation_`` is set on it.
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         first : bool
             Whether this fit starts from scratch.
+        incremental : bool, default=False
+            Whether this is a ``partial_fit`` call.
 
         Returns
         -------
@@ -114,7 +130,6 @@ class RegressorHead:
                 "Some value(s) of y are negative which is not allowed for "
                 "loss='poisson'; the Poisson loss needs y >= 0."
             )
-        est._y_ndim = y.ndim
         est.out_activation_ = "exp" if est.loss == "poisson" else "identity"
         return y.reshape(len(y), -1).astype(np.float64)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import keras
 import numpy as np
+import scipy.sparse as sp
 import tensorflow as tf
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import shuffle as sk_shuffle
@@ -92,8 +93,8 @@ def make_optimizer(spec):
 
     Returns
     -------
-    optimizer : keras.optimizers.Optimizer
-        An unbuilt optimizer.
+    optimizer : keras.optimizers.Optimizer or None
+        An unbuilt optimizer; ``None`` for ``lbfgs`` (scipy does the optimisation).
     """
     o = keras.optimizers
     adam_args = dict(beta_1=spec.beta_1, beta_2=spec.beta_2, epsilon=spec.epsilon)
@@ -107,7 +108,7 @@ def make_optimizer(spec):
         "rmsprop": lambda: o.RMSprop(0.1, epsilon=spec.epsilon),
         "adagrad": lambda: o.Adagrad(0.1, epsilon=spec.epsilon),
     }
-    return makers[spec.solver]()
+    return None if spec.solver == "lbfgs" else makers[spec.solver]()
 
 
 class Template:
@@ -154,18 +155,20 @@ class Template:
         ----------
         weights : tuple of (list of tf.Tensor, list of tf.Tensor)
             Trainable and non-trainable weights, in the template's variable order.
-        X : ndarray
-            Input rows, already validated.
+        X : ndarray or scipy sparse matrix
+            Input rows, already validated; sparse rows are densified a chunk at a time.
 
         Returns
         -------
         outputs : ndarray of shape (n_samples, n_outputs)
         """
         trainable, non_trainable = weights
-        X = np.asarray(X, dtype=self.dtype.as_numpy_dtype)
+        if sp.issparse(X):
+            X = X.tocsr()
+        rows = chunk_rows(X.shape[1])
         parts = [
-            self._predict(trainable, non_trainable, X[i : i + PREDICT_CHUNK]).numpy()
-            for i in range(0, max(len(X), 1), PREDICT_CHUNK)
+            self._predict(trainable, non_trainable, chunk).numpy()
+            for _, chunk in dense_chunks(X, rows, self.dtype.as_numpy_dtype)
         ]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
@@ -181,7 +184,11 @@ class Template:
 
 
 class Trainer:
-    """Compiled epoch and evaluation functions for one (architecture, training) signature.
+    """Compiled training and evaluation functions for one (architecture, training) signature.
+
+    Stochastic solvers get a whole-epoch function (dense data, batches gathered in the graph)
+    and a one-batch step (sparse data, densified batch by batch); ``lbfgs`` gets a loss and
+    gradient over flat weights for ``scipy.optimize``.
 
     Parameters
     ----------
@@ -195,7 +202,6 @@ class Trainer:
         self.template = template
         self.spec = spec
         self.optimizer = make_optimizer(spec)
-        self.optimizer.build(template.trainable)
         dt, spec_of = template.dtype, tf.TensorSpec
         x = spec_of(template.model.inputs[0].shape, dt)
         y = spec_of((None, template.spec.n_outputs), dt)
@@ -203,44 +209,102 @@ class Trainer:
         scalars = [spec_of((), dt)] * 3  # alpha, l1, label smoothing
         idx = [spec_of((None,), tf.int32), spec_of((), tf.int32)]  # order, batch size
         # explicit signatures: one trace per trainer, whatever the data size or hyperparameters
-        self._epoch = tf.function(self._epoch_impl, input_signature=[x, y, w, *idx, *scalars])
+        if self.optimizer is not None:
+            self.optimizer.build(template.trainable)
+            self._epoch = tf.function(self._epoch_impl, input_signature=[x, y, w, *idx, *scalars])
+            self._step = tf.function(self._train_step, input_signature=[x, y, w, *scalars])
+        else:
+            flat = [spec_of((None,), dt)]
+            self._assign_flat = tf.function(self._assign_flat_impl, input_signature=flat)
+            self._data_grad = tf.function(
+                self._data_grad_impl, input_signature=[x, y, w, scalars[0]]
+            )
+            self._penalty_grad = tf.function(self._penalty_grad_impl, input_signature=scalars[:2])
         self._evaluate = tf.function(self._evaluate_impl, input_signature=[x, y, w, *scalars])
 
-    def _batch_loss(self, X, Y, sw, alpha, l1, smoothing, training):
+    def _penalty(self, alpha, l1):
+        """``0.5 * alpha * ||W||^2 + l1 * ||W||_1`` over the kernels (not divided yet)."""
         t = self.template
-        z = t.logits_model(X, training=training)
+        if not t.penalized:
+            return tf.zeros((), t.dtype)
+        l2 = tf.add_n([tf.reduce_sum(tf.square(v)) for v in t.penalized])
+        l1_norm = tf.add_n([tf.reduce_sum(tf.abs(v)) for v in t.penalized])
+        return 0.5 * alpha * l2 + l1 * l1_norm
+
+    def _loss_parts(self, X, Y, sw, smoothing, training):
+        """Weighted sum of per-sample losses, sum of weights, and logits."""
+        z = self.template.logits_model(X, training=training)
         per_sample = _per_sample_loss(self.spec.loss, Y, z, smoothing)
-        sw_sum = tf.reduce_sum(sw)
-        loss = tf.math.divide_no_nan(tf.reduce_sum(sw * per_sample), sw_sum)
-        if t.penalized:
-            l2 = tf.add_n([tf.reduce_sum(tf.square(v)) for v in t.penalized])
-            l1_norm = tf.add_n([tf.reduce_sum(tf.abs(v)) for v in t.penalized])
-            loss += tf.math.divide_no_nan(0.5 * alpha * l2 + l1 * l1_norm, sw_sum)
-        return loss, z
+        return tf.reduce_sum(sw * per_sample), tf.reduce_sum(sw), z
+
+    def _batch_loss(self, X, Y, sw, alpha, l1, smoothing, training):
+        """sklearn's batch objective: weighted mean loss + penalty / sum of weights."""
+        total, sw_sum, _ = self._loss_parts(X, Y, sw, smoothing, training)
+        return tf.math.divide_no_nan(total + self._penalty(alpha, l1), sw_sum)
+
+    def _train_step(self, X, Y, sw, alpha, l1, smoothing):
+        tvars = self.template.trainable
+        with tf.GradientTape() as tape:
+            loss = self._batch_loss(X, Y, sw, alpha, l1, smoothing, True)
+        self.optimizer.apply(tape.gradient(loss, tvars), tvars)
+        return loss
 
     def _epoch_impl(self, X, Y, sw, perm, batch_size, alpha, l1, smoothing):
-        tvars = self.template.trainable
         n = tf.shape(perm)[0]
         n_batches = (n + batch_size - 1) // batch_size
         total = tf.zeros((), self.template.dtype)
         for i in tf.range(n_batches):
             idx = perm[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
             xb, yb, swb = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(sw, idx)
-            with tf.GradientTape() as tape:
-                loss, _ = self._batch_loss(xb, yb, swb, alpha, l1, smoothing, True)
-            grads = tape.gradient(loss, tvars)
-            self.optimizer.apply(grads, tvars)
+            loss = self._train_step(xb, yb, swb, alpha, l1, smoothing)
             total += loss * tf.cast(tf.shape(idx)[0], total.dtype)
         return total / tf.cast(n, total.dtype)
 
     def _evaluate_impl(self, X, Y, sw, alpha, l1, smoothing):
-        loss, z = self._batch_loss(X, Y, sw, alpha, l1, smoothing, False)
-        return loss, self.template.model.get_layer(OUTPUT_LAYER)(z)
+        total, sw_sum, z = self._loss_parts(X, Y, sw, smoothing, False)
+        outputs = self.template.model.get_layer(OUTPUT_LAYER)(z)
+        return total, sw_sum, self._penalty(alpha, l1), outputs
+
+    def _assign_flat_impl(self, flat):
+        offset = 0
+        for v in self.template.trainable:
+            size = int(np.prod(v.shape))
+            v.assign(tf.reshape(flat[offset : offset + size], v.shape))
+            offset += size
+        return flat[:0]
+
+    def _flat_grad(self, value, tape):
+        tvars = self.template.trainable
+        grads = tape.gradient(value, tvars)  # None for variables the value does not use
+        grads = [
+            tf.zeros(v.shape, v.dtype) if g is None else g
+            for g, v in zip(grads, tvars, strict=True)
+        ]
+        return tf.concat([tf.reshape(g, [-1]) for g in grads], axis=0)
+
+    def _data_grad_impl(self, X, Y, sw, smoothing):
+        with tf.GradientTape() as tape:
+            total, sw_sum, _ = self._loss_parts(X, Y, sw, smoothing, True)
+        return total, sw_sum, self._flat_grad(total, tape)
+
+    def _penalty_grad_impl(self, alpha, l1):
+        with tf.GradientTape() as tape:
+            penalty = self._penalty(alpha, l1)
+        return penalty, self._flat_grad(penalty, tape)
 
     def reset_optimizer(self):
         """Zero the optimizer state (iterations, moments) for a new fit."""
         for v in self.optimizer.variables:
             v.assign(tf.zeros(v.shape, v.dtype))
+
+    def get_optimizer_state(self):
+        """The optimizer's variables as numpy copies (to continue with ``partial_fit``)."""
+        return [v.numpy() for v in self.optimizer.variables]
+
+    def set_optimizer_state(self, state):
+        """Load optimizer variables saved by :meth:`get_optimizer_state`."""
+        for v, a in zip(self.optimizer.variables, state, strict=True):
+            v.assign(a)
 
 
 _templates: OrderedDict = OrderedDict()
@@ -300,7 +364,7 @@ def get_trainer(arch_spec, train_spec):
 
 @dataclass
 class Progress:
-    """sklearn's training bookkeeping, carried across warm starts.
+    """sklearn's training bookkeeping, carried across warm starts and ``partial_fit`` calls.
 
     Parameters
     ----------
@@ -316,9 +380,11 @@ class Progress:
     best_loss: float | None = np.inf
     validation_scores: list | None = None
     best_validation_score: float | None = None
+    best_weights: tuple | None = None
     no_improvement_count: int = 0
     t: int = 0
     history: list = field(default_factory=list)
+    optimizer_state: list | None = None
 
     def __post_init__(self):
         if self.early_stopping:
@@ -329,7 +395,7 @@ class Progress:
 
 @dataclass
 class FitConfig:
-    """Per-fit settings of the epoch loop (all plain Python values)."""
+    """Per-fit settings of the training loop (all plain Python values)."""
 
     max_iter: int
     batch_size: int
@@ -344,48 +410,101 @@ class FitConfig:
     smoothing: float
     verbose: bool
     incremental: bool = False
+    max_fun: int = 15000
 
 
 @dataclass
 class FitData:
-    """Training and (optional) validation arrays, targets already encoded."""
+    """Training and (optional) validation arrays, targets already encoded.
 
-    X: np.ndarray
+    ``X`` and ``X_val`` may be scipy CSR matrices: they are densified a batch at a time.
+    """
+
+    X: object
     Y: np.ndarray
     sw: np.ndarray
-    X_val: np.ndarray | None = None
+    X_val: object = None
     Y_val: np.ndarray | None = None
     sw_val: np.ndarray | None = None
 
 
+def chunk_rows(n_features):
+    """Rows per chunk so that a densified chunk stays near 4 M values."""
+    return max(1, min(PREDICT_CHUNK, (1 << 22) // max(int(n_features), 1)))
+
+
+def dense_chunks(X, rows, dtype):
+    """Yield ``(slice, dense ndarray)`` chunks of dense or sparse ``X``."""
+    for start in range(0, max(X.shape[0], 1), rows):
+        part = X[start : start + rows]
+        part = part.toarray() if sp.issparse(part) else part
+        yield slice(start, start + rows), np.asarray(part, dtype=dtype)
+
+
 class _Loop:
-    """sklearn's stochastic training loop, each epoch one compiled graph call."""
+    """sklearn's stochastic training loop; a dense epoch is one compiled graph call."""
 
     def __init__(self, trainer, data, cfg, progress, score_fn, callbacks, rng):
         self.trainer, self.data, self.cfg, self.p = trainer, data, cfg, progress
         self.score_fn, self.callbacks, self.rng = score_fn, callbacks, rng
         dt = trainer.template.dtype
+        self.np_dtype = dt.as_numpy_dtype
         self.consts = [tf.constant(v, dt) for v in (cfg.alpha, cfg.l1, cfg.smoothing)]
-        self.tensors = [tf.constant(a, dt) for a in (data.X, data.Y, data.sw)]
-        if data.X_val is not None:
-            self.val = [tf.constant(a, dt) for a in (data.X_val, data.Y_val, data.sw_val)]
-        self.best_weights = None
-        self.order = np.arange(len(data.X), dtype=np.int32)
+        self.sparse = sp.issparse(data.X)
+        X = data.X if self.sparse else tf.constant(data.X, dt)
+        self.tensors = [X, tf.constant(data.Y, dt), tf.constant(data.sw, dt)]
+        self.order = np.arange(data.X.shape[0], dtype=np.int32)
+        self.n_iter = 0
+        if data.X_val is not None and not sp.issparse(data.X_val):
+            rows = chunk_rows(data.X_val.shape[1])
+            self.val_chunks = [
+                (tf.constant(Xc), tf.constant(data.Y_val[s], dt), tf.constant(data.sw_val[s], dt))
+                for s, Xc in dense_chunks(data.X_val, rows, self.np_dtype)
+            ]
 
     def run_epoch(self):
         if self.cfg.shuffle:
             # sklearn reshuffles the previous order (a composition of permutations); doing the
             # same keeps the batches identical to sklearn's for the same random_state
             self.order = sk_shuffle(self.order, random_state=self.rng)
+        if self.sparse:
+            return self.run_sparse_epoch()
         bs = tf.constant(self.cfg.batch_size, tf.int32)
         loss = self.trainer._epoch(*self.tensors, tf.constant(self.order), bs, *self.consts)
         return float(loss)
 
+    def run_sparse_epoch(self):
+        """One compiled step per batch, each batch densified on its own."""
+        X, Y, sw = self.data.X, self.tensors[1], self.tensors[2]
+        total, bs = 0.0, self.cfg.batch_size
+        for start in range(0, len(self.order), bs):
+            idx = self.order[start : start + bs]
+            xb = tf.constant(X[idx].toarray().astype(self.np_dtype, copy=False))
+            loss = self.trainer._step(xb, tf.gather(Y, idx), tf.gather(sw, idx), *self.consts)
+            total += float(loss) * len(idx)
+        return total / len(self.order)
+
+    def _val_chunks(self):
+        if hasattr(self, "val_chunks"):
+            return self.val_chunks
+        d, dt = self.data, self.trainer.template.dtype
+        rows = chunk_rows(d.X_val.shape[1])
+        return (
+            (tf.constant(Xc), tf.constant(d.Y_val[s], dt), tf.constant(d.sw_val[s], dt))
+            for s, Xc in dense_chunks(d.X_val, rows, self.np_dtype)
+        )
+
     def validate(self, logs):
-        """Validation loss and score after an epoch; returns the score."""
-        val_loss, out = self.trainer._evaluate(*self.val, *self.consts)
-        score = float(self.score_fn(out.numpy()))
-        logs.update(val_loss=float(val_loss), val_score=score)
+        """Validation loss and score after an epoch, chunk by chunk; returns the score."""
+        total = sw_sum = penalty = 0.0
+        outputs = []
+        for Xc, Yc, swc in self._val_chunks():
+            t, s, penalty, out = self.trainer._evaluate(Xc, Yc, swc, *self.consts)
+            total, sw_sum = total + float(t), sw_sum + float(s)
+            outputs.append(out.numpy())
+        score = float(self.score_fn(np.concatenate(outputs)))
+        val_loss = (total + float(penalty)) / sw_sum if sw_sum else 0.0
+        logs.update(val_loss=val_loss, val_score=score)
         return score
 
     def update_no_improvement(self, logs):
@@ -400,7 +519,7 @@ class _Loop:
             )
             if score > p.best_validation_score:
                 p.best_validation_score = score
-                self.best_weights = self.trainer.template.get_weights()
+                p.best_weights = self.trainer.template.get_weights()
         else:
             last = p.loss_curve[-1]
             p.no_improvement_count = p.no_improvement_count + 1 if last > p.best_loss - tol else 0
@@ -421,24 +540,22 @@ class _Loop:
             p.no_improvement_count = 0
             return False
         if cfg.verbose:
-            print(
-                msg
-                + (
-                    " Learning rate too small. Stopping."
-                    if cfg.lr_schedule == "adaptive"
-                    else " Stopping."
-                )
-            )
+            tail = " Learning rate too small." if cfg.lr_schedule == "adaptive" else ""
+            print(msg + tail + " Stopping.")
         return True
 
     def end_of_epoch_lr(self):
         cfg, p = self.cfg, self.p
         if cfg.lr_schedule == "invscaling":
             p.learning_rate = cfg.learning_rate_init / (p.t + 1) ** cfg.power_t
+        elif cfg.lr_schedule == "cosine":
+            done = len(p.loss_curve) if cfg.incremental else self.n_iter
+            frac = min(done, cfg.max_iter) / cfg.max_iter
+            p.learning_rate = cfg.learning_rate_init * 0.5 * (1.0 + np.cos(np.pi * frac))
 
-    def diverged(self, epoch, loss, last_good):
+    def diverged(self, loss, last_good):
         warnings.warn(
-            f"Training diverged at iteration {epoch}: the loss became {loss}. Training "
+            f"Training diverged at iteration {self.n_iter}: the loss became {loss}. Training "
             "stopped and the weights of the last finite epoch were kept; a smaller "
             "learning_rate_init (or solver='adam') usually helps.",
             ConvergenceWarning,
@@ -446,43 +563,48 @@ class _Loop:
         )
         self.trainer.template.set_weights(last_good)
 
+    def epoch(self, last_good):
+        """Run one epoch and its bookkeeping; return (stop, weights to fall back to)."""
+        cfg, p, template = self.cfg, self.p, self.trainer.template
+        opt_lr, cbs = self.trainer.optimizer.learning_rate, self.callbacks
+        opt_lr.assign(p.learning_rate)
+        if cbs is not None:
+            cbs.on_epoch_begin(self.n_iter)
+            p.learning_rate = float(opt_lr.numpy())
+        loss = self.run_epoch()
+        self.n_iter += 1
+        if not np.isfinite(loss):
+            self.diverged(loss, last_good)
+            return True, last_good
+        last_good = template.get_weights()
+        p.t += len(self.order)
+        p.loss_curve.append(loss)
+        logs = {"loss": loss, "learning_rate": p.learning_rate}
+        if cfg.verbose:
+            print(f"Iteration {self.n_iter}, loss = {loss:.8f}")
+        self.update_no_improvement(logs)
+        p.history.append(logs.copy())
+        self.end_of_epoch_lr()
+        stop = False
+        if cbs is not None:
+            cbs.on_epoch_end(self.n_iter - 1, logs)
+            stop = bool(getattr(template.model, "stop_training", False))
+        if p.no_improvement_count > cfg.n_iter_no_change:
+            stop = self.trigger_stopping() or stop
+        return stop, last_good
+
     def run(self):
         """Run epochs until a stopping rule fires; return the number of epochs run."""
-        cfg, p, template = self.cfg, self.p, self.trainer.template
-        opt_lr = self.trainer.optimizer.learning_rate
-        cbs = self.callbacks
-        n_iter, last_good = 0, template.get_weights()
+        cfg, p, template, cbs = self.cfg, self.p, self.trainer.template, self.callbacks
+        last_good = template.get_weights()
         if cbs is not None:
             cbs.on_train_begin()
         try:
             for _ in range(cfg.max_iter):
-                opt_lr.assign(p.learning_rate)
-                if cbs is not None:
-                    cbs.on_epoch_begin(n_iter)
-                    p.learning_rate = float(opt_lr.numpy())
-                loss = self.run_epoch()
-                n_iter += 1
-                if not np.isfinite(loss):
-                    self.diverged(n_iter, loss, last_good)
-                    break
-                last_good = template.get_weights()
-                p.t += len(self.data.X)
-                p.loss_curve.append(loss)
-                logs = {"loss": loss, "learning_rate": p.learning_rate}
-                if cfg.verbose:
-                    print(f"Iteration {n_iter}, loss = {loss:.8f}")
-                self.update_no_improvement(logs)
-                p.history.append(logs.copy())
-                self.end_of_epoch_lr()
-                stop = False
-                if cbs is not None:
-                    cbs.on_epoch_end(n_iter - 1, logs)
-                    stop = bool(getattr(template.model, "stop_training", False))
-                if p.no_improvement_count > cfg.n_iter_no_change:
-                    stop = self.trigger_stopping() or stop
+                stop, last_good = self.epoch(last_good)
                 if stop or cfg.incremental:
                     break
-                if n_iter == cfg.max_iter:
+                if self.n_iter == cfg.max_iter:
                     warnings.warn(
                         f"Stochastic Optimizer: Maximum iterations ({cfg.max_iter}) reached "
                         "and the optimization hasn't converged yet.",
@@ -493,9 +615,19 @@ class _Loop:
             warnings.warn("Training interrupted by user.", stacklevel=3)
         if cbs is not None:
             cbs.on_train_end()
-        if p.early_stopping and self.best_weights is not None:
-            template.set_weights(self.best_weights)
-        return n_iter
+        if p.early_stopping and p.best_weights is not None:
+            template.set_weights(p.best_weights)
+        return self.n_iter
+
+
+def _callback_list(trainer, callbacks):
+    if not callbacks:
+        return None
+    model = trainer.template.model
+    model.stop_training = False
+    if trainer.optimizer is not None:
+        model.optimizer = trainer.optimizer
+    return keras.callbacks.CallbackList(list(callbacks), model=model)
 
 
 def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng):
@@ -512,7 +644,8 @@ def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng):
     cfg : FitConfig
         Loop settings.
     progress : Progress
-        Bookkeeping, updated in place.
+        Bookkeeping, updated in place (``optimizer_state`` is read to continue a
+        ``partial_fit`` and written at the end).
     score_fn : callable
         Maps validation outputs to the validation score (higher is better).
     callbacks : list of keras.callbacks.Callback or None
@@ -530,15 +663,113 @@ def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng):
     template = trainer.template
     with template.lock:
         template.set_weights(init_weights)
-        trainer.reset_optimizer()
-        cbs = None
-        if callbacks:
-            template.model.stop_training = False
-            template.model.optimizer = trainer.optimizer
-            cbs = keras.callbacks.CallbackList(list(callbacks), model=template.model)
+        if cfg.incremental and progress.optimizer_state is not None:
+            trainer.set_optimizer_state(progress.optimizer_state)
+        else:
+            trainer.reset_optimizer()
+        cbs = _callback_list(trainer, callbacks)
         loop = _Loop(trainer, data, cfg, progress, score_fn, cbs, rng)
         n_iter = loop.run()
+        progress.optimizer_state = trainer.get_optimizer_state()
         return template.get_weights(), n_iter
+
+
+def _flat(weights):
+    return np.concatenate([np.ravel(a) for a in weights]).astype(np.float64)
+
+
+def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks):
+    """Full-batch L-BFGS (scipy's ``L-BFGS-B``) over the template's weights.
+
+    Loss and gradient come from TensorFlow, chunk by chunk (so sparse data is densified a
+    chunk at a time): ``(sum of weighted losses + penalty) / sum of weights``, sklearn's
+    objective. ``max_iter``, ``max_fun`` and ``tol`` (as ``gtol``) bound the search and
+    sklearn's ``ConvergenceWarning`` is raised when a limit stops it.
+
+    Parameters
+    ----------
+    trainer : Trainer
+        A trainer built for ``solver='lbfgs'``.
+    init_weights : tuple of (list of ndarray, list of ndarray)
+        Starting weights.
+    data : FitData
+        Encoded training arrays (no validation split).
+    cfg : FitConfig
+        ``max_iter``, ``max_fun``, ``tol``, ``alpha``, ``l1``, ``smoothing``, ``verbose``.
+    progress : Progress
+        Bookkeeping; ``history`` gets one row per L-BFGS iteration.
+    callbacks : list of keras.callbacks.Callback or None
+        Called once per L-BFGS iteration (``on_epoch_begin``/``on_epoch_end``).
+
+    Returns
+    -------
+    weights : tuple of (list of ndarray, list of ndarray)
+    n_iter : int
+        L-BFGS iterations.
+    loss : float
+        Final value of the objective.
+    """
+    from scipy.optimize import minimize
+    from sklearn.utils.optimize import _check_optimize_result
+
+    template = trainer.template
+    dt = template.dtype
+    alpha, l1, smoothing = (tf.constant(v, dt) for v in (cfg.alpha, cfg.l1, cfg.smoothing))
+    rows = chunk_rows(data.X.shape[1])
+
+    def fresh_chunks():
+        return (
+            (tf.constant(Xc), tf.constant(data.Y[s], dt), tf.constant(data.sw[s], dt))
+            for s, Xc in dense_chunks(data.X, rows, dt.as_numpy_dtype)
+        )
+
+    # dense chunks become tensors once; sparse ones are densified again at each evaluation
+    cached = None if sp.issparse(data.X) else list(fresh_chunks())
+
+    def chunk_iter():
+        return fresh_chunks() if cached is None else iter(cached)
+
+    def fun(flat):
+        trainer._assign_flat(tf.constant(flat, dt))
+        total, sw_sum, grad = 0.0, 0.0, 0.0
+        for Xc, Yc, swc in chunk_iter():
+            t, s, g = trainer._data_grad(Xc, Yc, swc, smoothing)
+            total, sw_sum, grad = total + float(t), sw_sum + float(s), grad + g.numpy()
+        penalty, g_pen = trainer._penalty_grad(alpha, l1)
+        loss = (total + float(penalty)) / sw_sum
+        return loss, (grad + g_pen.numpy()).astype(np.float64) / sw_sum
+
+    cbs = _callback_list(trainer, callbacks)
+    state = {"iteration": 0}
+
+    def on_iteration(intermediate_result):
+        state["iteration"] += 1
+        loss = float(intermediate_result.fun)
+        progress.history.append({"loss": loss})
+        if cfg.verbose:
+            print(f"Iteration {state['iteration']}, loss = {loss:.8f}")
+        if cbs is not None:
+            cbs.on_epoch_end(state["iteration"] - 1, {"loss": loss})
+            if getattr(template.model, "stop_training", False):
+                raise StopIteration
+
+    with template.lock:
+        template.set_weights(init_weights)
+        if cbs is not None:
+            cbs.on_train_begin()
+        result = minimize(
+            fun,
+            _flat(init_weights[0]),
+            method="L-BFGS-B",
+            jac=True,
+            callback=on_iteration,
+            options={"maxfun": cfg.max_fun, "maxiter": cfg.max_iter, "gtol": cfg.tol},
+        )
+        if cbs is not None:
+            cbs.on_train_end()
+        n_iter = _check_optimize_result("lbfgs", result, cfg.max_iter)
+        trainer._assign_flat(tf.constant(result.x, dt))
+        return template.get_weights(), n_iter, float(result.fun)
 
 
 def initial_weights(template, rng, factor):

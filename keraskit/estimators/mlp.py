@@ -5,9 +5,12 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target
 
 from ._base import ACTIVATIONS, BaseKerasEstimator
 from ._builders import MLPSpec
@@ -19,24 +22,28 @@ _COMMON_PARAMS = """\
     activation : {'identity', 'logistic', 'tanh', 'relu', 'elu', 'leaky_relu', 'gelu', \
 'selu', 'swish'}, default='relu'
         Activation of the hidden layers. The first four are scikit-learn's.
-    solver : {'sgd', 'adam', 'adamw', 'nadam', 'rmsprop', 'adagrad'}, default='adam'
-        Keras optimizer that trains the weights. With ``'adamw'`` the ``alpha`` penalty is
-        applied as decoupled weight decay instead of an L2 term in the loss.
+    solver : {'lbfgs', 'sgd', 'adam', 'adamw', 'nadam', 'rmsprop', 'adagrad'}, default='adam'
+        Optimizer. ``'lbfgs'`` is full-batch L-BFGS (scipy's ``L-BFGS-B``) on TensorFlow's
+        loss and gradient, as in scikit-learn; the others are Keras optimizers. With
+        ``'adamw'`` the ``alpha`` penalty is applied as decoupled weight decay instead of an
+        L2 term in the loss.
     alpha : float, default=0.0001
         Strength of the L2 penalty, scaled as in scikit-learn:
         ``0.5 * alpha * ||W||^2 / sum(batch sample weights)``.
     batch_size : int or 'auto', default='auto'
         Size of minibatches; ``'auto'`` is ``min(200, n_samples)``.
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Learning-rate schedule of ``solver='sgd'``, as in scikit-learn: ``'invscaling'``
-        divides by ``(t + 1) ** power_t`` after each epoch (``t`` samples seen),
-        ``'adaptive'`` divides by 5 when the loss stalls for ``n_iter_no_change`` epochs.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine'}, default='constant'
+        Learning-rate schedule. As in scikit-learn, ``'invscaling'`` (divide by
+        ``(t + 1) ** power_t`` after each epoch, ``t`` samples seen) and ``'adaptive'``
+        (divide by 5 when the loss stalls for ``n_iter_no_change`` epochs) apply to
+        ``solver='sgd'`` only. ``'cosine'`` (keraskit's) applies to every stochastic solver:
+        ``learning_rate_init * (1 + cos(pi * epoch / max_iter)) / 2``.
     learning_rate_init : float, default=0.001
         Initial learning rate.
     power_t : float, default=0.5
         Exponent of ``learning_rate='invscaling'``.
     max_iter : int, default=200
-        Maximum number of epochs.
+        Maximum number of epochs (iterations of ``solver='lbfgs'``).
     shuffle : bool, default=True
         Whether to shuffle the samples in each epoch.
     random_state : int, RandomState instance or None, default=None
@@ -68,8 +75,7 @@ _COMMON_PARAMS = """\
         Epochs without an improvement of at least ``tol`` (in training loss, or in
         validation score with ``early_stopping``) after which training stops.
     max_fun : int, default=15000
-        Accepted for compatibility with scikit-learn, where only ``solver='lbfgs'`` uses it;
-        the stochastic solvers here ignore it.
+        Maximum number of loss evaluations of ``solver='lbfgs'``.
     dropout : float, default=0.0
         Dropout rate after each hidden layer, active only during training.
     l1 : float, default=0.0
@@ -94,7 +100,7 @@ _COMMON_ATTRIBUTES = """\
     best_loss_ : float or None
         The lowest training loss seen; ``None`` with ``early_stopping``.
     loss_curve_ : list of float
-        Training loss of each epoch.
+        Training loss of each epoch (stochastic solvers only, as in scikit-learn).
     validation_scores_ : list of float or None
         Validation score of each epoch with ``early_stopping``, else ``None``.
     best_validation_score_ : float or None
@@ -315,6 +321,41 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             sw *= compute_sample_weight(self.class_weight, np.asarray(y).reshape(len(y), -1)[:, 0])
         return sw
 
+    @available_if(BaseKerasEstimator._check_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with one epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Target labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        classes : array of shape (n_classes,), default=None
+            Every class that will ever appear; required on the first call, ignored later
+            unless it differs (an error).
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+
+        def define_classes():
+            if _check_partial_fit_first_call(self, classes):
+                if len(self.classes_) < 2 and not type_of_target(y).startswith("multilabel"):
+                    raise ValueError(f"classes must hold at least 2 classes, got {self.classes_}.")
+                self._label_binarizer = LabelBinarizer()
+                if type_of_target(y).startswith("multilabel"):
+                    self._label_binarizer.fit(y)
+                else:
+                    self._label_binarizer.fit(self.classes_)
+
+        return self._fit(X, y, sample_weight, incremental=True, prepare=define_classes)
+
     def predict(self, X):
         """Predict class labels.
 
@@ -344,6 +385,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             Class probabilities, columns in the order of ``classes_``.
         """
         return ClassifierHead.proba(self._forward(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
 
     def predict_log_proba(self, X):
         """Logarithm of the probability of each class.
@@ -467,6 +513,27 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.l1 = l1
         self.batch_normalization = batch_normalization
         self.callbacks = callbacks
+
+    @available_if(BaseKerasEstimator._check_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with one epoch over the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
         """Predict target values.
