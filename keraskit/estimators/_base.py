@@ -290,6 +290,7 @@ class BaseKerasEstimator(BaseEstimator):
             smoothing=getattr(self, "label_smoothing", 0.0),
             verbose=bool(self.verbose),
             incremental=incremental,
+            max_fun=self.max_fun,
         )
 
     def _set_fitted(self, arch, weights, progress, n_iter, n_hidden, lbfgs_loss=None):

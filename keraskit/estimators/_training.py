@@ -68,7 +68,9 @@ def _per_sample_loss(name, y, z, smoothing):
         y = y * (1 - smoothing) + smoothing / 2
         return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(y, z), axis=1)
     if name == "squared_error":
-        return 0.5 * tf.reduce_mean(tf.square(y - z), axis=1)
+        # sklearn's gradient (delta = prediction - y) is that of the sum over outputs; its
+        # reported loss averages over outputs (Trainer.report_scale)
+        return 0.5 * tf.reduce_sum(tf.square(y - z), axis=1)
     if name == "poisson":
         # half Poisson deviance with log link, constant term included as in sklearn
         return tf.reduce_sum(tf.exp(z) - y * z + tf.math.xlogy(y, y) - y, axis=1)
@@ -202,6 +204,8 @@ class Trainer:
         self.template = template
         self.spec = spec
         self.optimizer = make_optimizer(spec)
+        n_outputs = template.spec.n_outputs
+        self.report_scale = 1.0 / n_outputs if spec.loss == "squared_error" else 1.0
         dt, spec_of = template.dtype, tf.TensorSpec
         x = spec_of(template.model.inputs[0].shape, dt)
         y = spec_of((None, template.spec.n_outputs), dt)
@@ -238,16 +242,19 @@ class Trainer:
         return tf.reduce_sum(sw * per_sample), tf.reduce_sum(sw), z
 
     def _batch_loss(self, X, Y, sw, alpha, l1, smoothing, training):
-        """sklearn's batch objective: weighted mean loss + penalty / sum of weights."""
+        """sklearn's batch objective and reported loss: (weighted losses + penalty) / weights."""
         total, sw_sum, _ = self._loss_parts(X, Y, sw, smoothing, training)
-        return tf.math.divide_no_nan(total + self._penalty(alpha, l1), sw_sum)
+        penalty = self._penalty(alpha, l1)
+        objective = tf.math.divide_no_nan(total + penalty, sw_sum)
+        reported = tf.math.divide_no_nan(total * self.report_scale + penalty, sw_sum)
+        return objective, reported
 
     def _train_step(self, X, Y, sw, alpha, l1, smoothing):
         tvars = self.template.trainable
         with tf.GradientTape() as tape:
-            loss = self._batch_loss(X, Y, sw, alpha, l1, smoothing, True)
-        self.optimizer.apply(tape.gradient(loss, tvars), tvars)
-        return loss
+            objective, reported = self._batch_loss(X, Y, sw, alpha, l1, smoothing, True)
+        self.optimizer.apply(tape.gradient(objective, tvars), tvars)
+        return reported
 
     def _epoch_impl(self, X, Y, sw, perm, batch_size, alpha, l1, smoothing):
         n = tf.shape(perm)[0]
@@ -503,7 +510,8 @@ class _Loop:
             total, sw_sum = total + float(t), sw_sum + float(s)
             outputs.append(out.numpy())
         score = float(self.score_fn(np.concatenate(outputs)))
-        val_loss = (total + float(penalty)) / sw_sum if sw_sum else 0.0
+        scale = self.trainer.report_scale
+        val_loss = (total * scale + float(penalty)) / sw_sum if sw_sum else 0.0
         logs.update(val_loss=val_loss, val_score=score)
         return score
 
@@ -729,6 +737,8 @@ def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks):
     def chunk_iter():
         return fresh_chunks() if cached is None else iter(cached)
 
+    last = {}
+
     def fun(flat):
         trainer._assign_flat(tf.constant(flat, dt))
         total, sw_sum, grad = 0.0, 0.0, 0.0
@@ -736,6 +746,7 @@ def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks):
             t, s, g = trainer._data_grad(Xc, Yc, swc, smoothing)
             total, sw_sum, grad = total + float(t), sw_sum + float(s), grad + g.numpy()
         penalty, g_pen = trainer._penalty_grad(alpha, l1)
+        last.update(total=total, penalty=float(penalty), sw_sum=sw_sum)
         loss = (total + float(penalty)) / sw_sum
         return loss, (grad + g_pen.numpy()).astype(np.float64) / sw_sum
 
@@ -768,8 +779,9 @@ def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks):
         if cbs is not None:
             cbs.on_train_end()
         n_iter = _check_optimize_result("lbfgs", result, cfg.max_iter)
-        trainer._assign_flat(tf.constant(result.x, dt))
-        return template.get_weights(), n_iter, float(result.fun)
+        fun(result.x)  # loads the solution and its loss parts
+        reported = last["total"] * trainer.report_scale + last["penalty"]
+        return template.get_weights(), n_iter, reported / last["sw_sum"]
 
 
 def initial_weights(template, rng, factor):
