@@ -377,3 +377,15 @@ def test_sample_weight_matches_repeating_rows(digits):
         weighted = kk.MLPClassifier(**kw).fit(X, y, sample_weight=sw)
         repeated = kk.MLPClassifier(**kw).fit(X.repeat(sw, axis=0), y.repeat(sw))
     np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X), rtol=1e-9)
+
+
+def test_lbfgs_honours_sample_weight_like_sklearn(digits):
+    X, y = digits
+    sw = np.random.RandomState(0).randint(0, 4, size=len(y)).astype(float)
+    ests = []
+    for module in (sk, kk):
+        est = module.MLPClassifier((8,), solver="lbfgs", max_iter=20, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            ests.append(est.fit(X, y, sample_weight=sw))
+    assert_same_weights(ests[0], ests[1], atol=1e-7)
