@@ -17,8 +17,9 @@ def _public_objects():
         obj = getattr(keraskit, name)
         if inspect.isclass(obj):
             yield f"keraskit.{name}"
-            for meth, member in vars(obj).items():
-                if not meth.startswith("_") and callable(member):
+            for meth, member in inspect.getmembers(obj):
+                own = getattr(member, "__module__", "") or ""
+                if not meth.startswith("_") and callable(member) and own.startswith("keraskit"):
                     yield f"keraskit.{name}.{meth}"
         elif callable(obj):
             yield f"keraskit.{name}"

@@ -131,24 +131,14 @@ class BaseKerasEstimator(BaseEstimator):
     def _fit_unsafe(self, X, y, sample_weight, incremental):
         from . import _training
 
-        hidden = self._hidden_sizes()
+        self._check_architecture()
         self._check_solver_options(incremental)
         first = not hasattr(self, "_weights") or not (self.warm_start or incremental)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=first,
-            accept_sparse=["csr", "csc"],
-            dtype=(np.float64, np.float32),
-            multi_output=True,
-            y_numeric=not is_classifier(self),
-        )
-        X = X.tocsr() if sp.issparse(X) else X
+        X, y = self._validate_fit_data(X, y, first)
         Y = self._head.prepare(self, y, first, incremental)
         sw = self._fit_sample_weight(sample_weight, X, y)
         dtype = "float32" if X.dtype == np.float32 else "float64"
-        arch = self._arch_spec(X.shape[1], Y.shape[1], hidden, dtype)
+        arch = self._arch_spec(X, Y.shape[1], dtype)
         trainer = _training.get_trainer(arch, self._train_spec())
         rng = check_random_state(self.random_state)
         if first:
@@ -163,7 +153,7 @@ class BaseKerasEstimator(BaseEstimator):
             weights, n_iter, loss = _training.train_lbfgs(
                 trainer, weights, data, cfg, progress, callbacks
             )
-            self._set_fitted(arch, weights, progress, n_iter, len(hidden), lbfgs_loss=loss)
+            self._set_fitted(arch, weights, progress, n_iter, lbfgs_loss=loss)
             return self
         data = self._split(X, Y, sw, rng)
         cfg = self._fit_config(data.X.shape[0], incremental)
@@ -173,8 +163,28 @@ class BaseKerasEstimator(BaseEstimator):
         weights, n_iter = _training.train(
             trainer, weights, data, cfg, progress, score_fn, callbacks, rng
         )
-        self._set_fitted(arch, weights, progress, n_iter, len(hidden))
+        self._set_fitted(arch, weights, progress, n_iter)
         return self
+
+    def _validate_fit_data(self, X, y, reset):
+        """Validate ``X`` and ``y`` for fitting (2-D or sparse ``X`` by default)."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+            y_numeric=not is_classifier(self),
+        )
+        return (X.tocsr() if sp.issparse(X) else X), y
+
+    def _validate_predict_data(self, X):
+        """Validate ``X`` for inference against what ``fit`` saw."""
+        return validate_data(
+            self, X, reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32)
+        )
 
     def _check_stochastic(self):
         if self.solver not in STOCHASTIC_SOLVERS:
@@ -196,13 +206,6 @@ class BaseKerasEstimator(BaseEstimator):
                 "minimise; use dropout=0 with solver='lbfgs' or a stochastic solver "
                 "('adam', 'sgd', ...)."
             )
-
-    def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
-        if any(not isinstance(s, Integral) or s <= 0 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
-        return tuple(int(s) for s in sizes)
 
     def _fit_sample_weight(self, sample_weight, X, y):
         if sample_weight is None:
@@ -293,13 +296,12 @@ class BaseKerasEstimator(BaseEstimator):
             max_fun=self.max_fun,
         )
 
-    def _set_fitted(self, arch, weights, progress, n_iter, n_hidden, lbfgs_loss=None):
+    def _set_fitted(self, arch, weights, progress, n_iter, lbfgs_loss=None):
         self._arch = arch
         self._weights = weights
         self._progress = progress
         self._runtime = _Runtime()
         self.n_iter_ = n_iter
-        self.n_layers_ = n_hidden + 2
         self.n_outputs_ = arch.n_outputs
         self.t_ = progress.t
         if lbfgs_loss is not None:
@@ -331,9 +333,7 @@ class BaseKerasEstimator(BaseEstimator):
         from ._training import get_template
 
         check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32)
-        )
+        X = self._validate_predict_data(X)
         out = get_template(self._arch).predict(self._weight_tensors(), X)
         if not np.isfinite(out).all():
             warnings.warn(

@@ -1,0 +1,113 @@
+"""Docstring fragments shared by the estimators (numpydoc sections)."""
+
+TRAINING_PARAMS = """\
+    solver : {'lbfgs', 'sgd', 'adam', 'adamw', 'nadam', 'rmsprop', 'adagrad'}, default='adam'
+        Optimizer. ``'lbfgs'`` is full-batch L-BFGS (scipy's ``L-BFGS-B``) on TensorFlow's
+        loss and gradient, as in scikit-learn; the others are Keras optimizers. With
+        ``'adamw'`` the ``alpha`` penalty is applied as decoupled weight decay instead of an
+        L2 term in the loss.
+    alpha : float, default=0.0001
+        Strength of the L2 penalty, scaled as in scikit-learn:
+        ``0.5 * alpha * ||W||^2 / sum(batch sample weights)``.
+    batch_size : int or 'auto', default='auto'
+        Size of minibatches; ``'auto'`` is ``min(200, n_samples)``.
+    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine'}, default='constant'
+        Learning-rate schedule. As in scikit-learn, ``'invscaling'`` (divide by
+        ``(t + 1) ** power_t`` after each epoch, ``t`` samples seen) and ``'adaptive'``
+        (divide by 5 when the loss stalls for ``n_iter_no_change`` epochs) apply to
+        ``solver='sgd'`` only. ``'cosine'`` (keraskit's) applies to every stochastic solver:
+        ``learning_rate_init * (1 + cos(pi * epoch / max_iter)) / 2``.
+    learning_rate_init : float, default=0.001
+        Initial learning rate.
+    power_t : float, default=0.5
+        Exponent of ``learning_rate='invscaling'``.
+    max_iter : int, default=200
+        Maximum number of epochs (iterations of ``solver='lbfgs'``).
+    shuffle : bool, default=True
+        Whether to shuffle the samples in each epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, dropout and the validation split. The same
+        integer gives the same model; no global TensorFlow state is touched.
+    tol : float, default=1e-4
+        Tolerance of the stopping rule (see ``n_iter_no_change``).
+    verbose : bool, default=False
+        Print scikit-learn's progress lines (``Iteration 1, loss = ...``) to stdout.
+    warm_start : bool, default=False
+        Reuse the previous solution as the starting point of the next ``fit``.
+    momentum : float, default=0.9
+        Momentum of ``solver='sgd'``, between 0 and 1.
+    nesterovs_momentum : bool, default=True
+        Whether ``solver='sgd'`` uses Nesterov's momentum (when ``momentum > 0``).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified for classifiers)
+        and stop when the validation score (accuracy or R^2) stops improving; the weights of
+        the best epoch are restored.
+    validation_fraction : float, default=0.1
+        Share of the training data held out when ``early_stopping=True``.
+    beta_1 : float, default=0.9
+        First-moment decay of the Adam-family solvers, in [0, 1).
+    beta_2 : float, default=0.999
+        Second-moment decay of the Adam-family solvers, in [0, 1).
+    epsilon : float, default=1e-8
+        Numerical-stability constant of the adaptive solvers.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` (in training loss, or in
+        validation score with ``early_stopping``) after which training stops.
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of ``solver='lbfgs'``.
+    dropout : float, default=0.0
+        Dropout rate after each hidden layer, active only during training.
+    l1 : float, default=0.0
+        Strength of an L1 weight penalty beside ``alpha``, scaled the same way:
+        ``l1 * ||W||_1 / sum(batch sample weights)``.
+    batch_normalization : bool, default=False
+        Add batch normalization after each hidden dense layer (before its activation).
+"""
+
+CALLBACKS_PARAM = """\
+    callbacks : list of keras.callbacks.Callback, default=None
+        Keras callbacks, deep-copied for each fit so the estimator stays clonable. Whole
+        epochs run in one compiled call, so callbacks receive ``on_train_begin/end`` and
+        ``on_epoch_begin/end`` (logs: ``loss``, ``learning_rate``, and ``val_loss``,
+        ``val_score`` with early stopping); ``self.model.stop_training = True`` stops
+        training and ``LearningRateScheduler`` works.
+"""
+
+TRAINING_ATTRIBUTES = """\
+    loss_ : float
+        The loss of the last epoch.
+    best_loss_ : float or None
+        The lowest training loss seen; ``None`` with ``early_stopping``.
+    loss_curve_ : list of float
+        Training loss of each epoch (stochastic solvers only, as in scikit-learn).
+    validation_scores_ : list of float or None
+        Validation score of each epoch with ``early_stopping``, else ``None``.
+    best_validation_score_ : float or None
+        Best validation score with ``early_stopping``, else ``None``.
+    t_ : int
+        Number of training samples seen by the solver.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+    n_iter_ : int
+        Epochs run by the last fit.
+    n_outputs_ : int
+        Number of output units.
+    out_activation_ : str
+        Name of the output activation.
+    history_ : pandas.DataFrame
+        One row per epoch: ``loss``, ``learning_rate`` and, with early stopping,
+        ``val_loss`` and ``val_score``.
+    model_ : keras.Model
+        A Keras model holding the fitted weights, for inspection and export.
+"""
+
+
+CLASSIFIER_PARAMS = """\
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``; ``'balanced'`` uses
+        ``n_samples / (n_classes * np.bincount(y))``.
+    label_smoothing : float, default=0.0
+        Share of the target probability spread uniformly over the classes, in [0, 1).
+"""
