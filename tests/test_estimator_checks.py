@@ -2,12 +2,14 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from keraskit import MLPClassifier, MLPRegressor
+from keraskit import CNNClassifier, CNNRegressor, MLPClassifier, MLPRegressor
 
 # Small networks keep the ~100 fits of the checks fast; every other parameter is default.
 ESTIMATORS = [
     MLPClassifier(hidden_layer_sizes=(16,)),
     MLPRegressor(hidden_layer_sizes=(16,)),
+    CNNClassifier(conv_filters=(8,), dense_layer_sizes=(16,)),
+    CNNRegressor(conv_filters=(8,), dense_layer_sizes=(16,)),
 ]
 
 

@@ -1,6 +1,13 @@
 """keraskit's estimators."""
 
 from ._base import BaseKerasEstimator
+from .cnn import CNNClassifier, CNNRegressor
 from .mlp import MLPClassifier, MLPRegressor
 
-__all__ = ["BaseKerasEstimator", "MLPClassifier", "MLPRegressor"]
+__all__ = [
+    "BaseKerasEstimator",
+    "CNNClassifier",
+    "CNNRegressor",
+    "MLPClassifier",
+    "MLPRegressor",
+]

@@ -23,6 +23,10 @@ KERAS_ACTIVATIONS = {
     "exp": "exponential",
 }
 
+#: Augmentation parameters of the CNNs, by input kind (layers in ``_augment``).
+IMAGE_AUGMENTATIONS = ("flip", "rotation", "translation", "zoom", "contrast", "noise_std")
+SIGNAL_AUGMENTATIONS = ("shift", "scale", "noise_std")
+
 #: Name of the final activation layer; the engine trains on its input (the logits).
 OUTPUT_LAYER = "output_activation"
 
@@ -114,3 +118,184 @@ def build(spec):
         The uncompiled model.
     """
     return BUILDERS[type(spec)](spec)
+
+
+@dataclass(frozen=True)
+class CNNSpec:
+    """Architecture signature of a 1-D or 2-D convolutional network.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        Per-sample shape, channels last: ``(length, channels)`` or ``(height, width, channels)``.
+    conv_filters : tuple of int
+        Filters of each convolutional block.
+    kernel_size, strides : int
+        Convolution window and stride (the same along every spatial axis).
+    padding : str
+        ``"same"`` or ``"valid"`` (residual blocks always use ``"same"``).
+    pooling : str or None
+        ``"max"``, ``"average"`` or ``None`` after each block; skipped where a dimension is
+        smaller than ``pool_size``.
+    pool_size : int
+        Pooling window and stride.
+    global_pooling : str or None
+        ``"average"``, ``"max"`` or ``None`` (flatten) before the dense layers.
+    dense_layer_sizes : tuple of int
+        Units of the dense layers after the convolutions.
+    residual : bool
+        Skip connections across each block (1x1 projection where the shape changes).
+    convs_per_block : int
+        Convolutions in each block.
+    activation, n_outputs, out_activation, dropout, batch_normalization, dtype
+        As in :class:`MLPSpec`.
+    augmentation : tuple of (str, object)
+        Training-only augmentation layers, see ``keraskit.estimators._augment``.
+    """
+
+    input_shape: tuple
+    conv_filters: tuple
+    kernel_size: int
+    strides: int
+    padding: str
+    pooling: str | None
+    pool_size: int
+    global_pooling: str | None
+    dense_layer_sizes: tuple
+    residual: bool
+    convs_per_block: int
+    activation: str
+    n_outputs: int
+    out_activation: str
+    dropout: float = 0.0
+    batch_normalization: bool = False
+    augmentation: tuple = ()
+    dtype: str = "float32"
+
+
+def cnn_plan(spec):
+    """Spatial sizes through the network, and whether each block pools (pure Python).
+
+    Parameters
+    ----------
+    spec : CNNSpec
+        The architecture.
+
+    Returns
+    -------
+    plan : list of (tuple of int, bool)
+        Per block: spatial size after its convolutions, and whether it pools.
+
+    Raises
+    ------
+    ValueError
+        If a convolution would shrink a dimension below 1.
+    """
+    dims = list(spec.input_shape[:-1])
+    plan = []
+    for i, _ in enumerate(spec.conv_filters):
+        for j in range(spec.convs_per_block):
+            stride = spec.strides if j == 0 else 1
+            same = spec.padding == "same" or spec.residual
+            new = [-(-d // stride) if same else (d - spec.kernel_size) // stride + 1 for d in dims]
+            if min(new) < 1:
+                raise ValueError(
+                    f"Input of shape {spec.input_shape} is too small for block {i}: "
+                    f"kernel_size={spec.kernel_size} with padding='valid' needs every spatial "
+                    f"dimension >= {spec.kernel_size}, got {tuple(dims)}. Use padding='same', "
+                    "a smaller kernel_size or fewer conv_filters."
+                )
+            dims = new
+        pools = spec.pooling is not None and min(dims) >= spec.pool_size
+        plan.append((tuple(dims), pools))
+        if pools:
+            dims = [d // spec.pool_size for d in dims]
+    return plan
+
+
+def _conv_block(h, spec, i, filters, pools, layers):
+    rank = len(spec.input_shape) - 1
+    conv = layers.Conv1D if rank == 1 else layers.Conv2D
+    dtype = spec.dtype
+    shortcut = h
+    for j in range(spec.convs_per_block):
+        last = j == spec.convs_per_block - 1
+        h = conv(
+            filters,
+            spec.kernel_size,
+            strides=spec.strides if j == 0 else 1,
+            padding="same" if spec.residual else spec.padding,
+            name=f"conv_{i}_{j}",
+            dtype=dtype,
+        )(h)
+        if spec.batch_normalization:
+            h = layers.BatchNormalization(momentum=0.9, name=f"batchnorm_{i}_{j}", dtype=dtype)(h)
+        if not (spec.residual and last):
+            h = layers.Activation(
+                KERAS_ACTIVATIONS[spec.activation], name=f"activation_{i}_{j}", dtype=dtype
+            )(h)
+    if spec.residual:
+        if shortcut.shape[-1] != filters or spec.strides != 1:
+            shortcut = conv(
+                filters, 1, strides=spec.strides, padding="same", name=f"shortcut_{i}", dtype=dtype
+            )(shortcut)
+        h = layers.Add(name=f"add_{i}", dtype=dtype)([h, shortcut])
+        h = layers.Activation(
+            KERAS_ACTIVATIONS[spec.activation], name=f"activation_{i}_out", dtype=dtype
+        )(h)
+    if pools:
+        names = {"max": ("MaxPooling", "max"), "average": ("AveragePooling", "avg")}
+        cls = getattr(layers, f"{names[spec.pooling][0]}{rank}D")
+        h = cls(spec.pool_size, name=f"pool_{i}", dtype=dtype)(h)
+    return h
+
+
+def build_cnn(spec):
+    """Build the uncompiled Keras model of a 1-D or 2-D CNN.
+
+    Parameters
+    ----------
+    spec : CNNSpec
+        The architecture.
+
+    Returns
+    -------
+    model : keras.Model
+        Functional model from ``(batch, *input_shape)`` to ``(batch, n_outputs)``: training-only
+        augmentation, convolutional blocks, flatten or global pooling, dense layers, ``logits``
+        and ``output_activation``.
+    """
+    import keras  # imported here so that importing keraskit does not start TensorFlow
+
+    from . import _augment
+
+    layers, dtype = keras.layers, spec.dtype
+    rank = len(spec.input_shape) - 1
+    inputs = keras.Input(spec.input_shape, dtype=dtype, name="X")
+    h = _augment.apply(inputs, spec.augmentation, rank, dtype)
+    for i, (filters, (_, pools)) in enumerate(zip(spec.conv_filters, cnn_plan(spec), strict=True)):
+        h = _conv_block(h, spec, i, filters, pools, layers)
+    if spec.global_pooling is None:
+        h = layers.Flatten(name="flatten", dtype=dtype)(h)
+    else:
+        kind = "Average" if spec.global_pooling == "average" else "Max"
+        h = getattr(layers, f"Global{kind}Pooling{rank}D")(name="global_pool", dtype=dtype)(h)
+    if spec.dropout > 0:
+        h = layers.Dropout(spec.dropout, seed=100, name="dropout_features", dtype=dtype)(h)
+    for i, units in enumerate(spec.dense_layer_sizes):
+        h = layers.Dense(units, name=f"dense_{i}", dtype=dtype)(h)
+        if spec.batch_normalization:
+            h = layers.BatchNormalization(momentum=0.9, name=f"dense_batchnorm_{i}", dtype=dtype)(h)
+        h = layers.Activation(
+            KERAS_ACTIVATIONS[spec.activation], name=f"dense_activation_{i}", dtype=dtype
+        )(h)
+        if spec.dropout > 0:
+            h = layers.Dropout(spec.dropout, seed=101 + i, name=f"dropout_{i}", dtype=dtype)(h)
+    logits = layers.Dense(spec.n_outputs, name="logits", dtype=dtype)(h)
+    outputs = layers.Activation(
+        KERAS_ACTIVATIONS[spec.out_activation], name=OUTPUT_LAYER, dtype=dtype
+    )(logits)
+    return keras.Model(inputs, outputs, name="cnn")
+
+
+BUILDERS[CNNSpec] = build_cnn

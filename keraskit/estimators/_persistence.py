@@ -45,6 +45,8 @@ def model_from_bytes(data):
     """
     import keras
 
+    from . import _augment  # noqa: F401  (registers keraskit's layers for safe loading)
+
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.keras")
         with open(path, "wb") as f:

@@ -167,7 +167,7 @@ class Template:
         trainable, non_trainable = weights
         if sp.issparse(X):
             X = X.tocsr()
-        rows = chunk_rows(X.shape[1])
+        rows = chunk_rows(X)
         parts = [
             self._predict(trainable, non_trainable, chunk).numpy()
             for _, chunk in dense_chunks(X, rows, self.dtype.as_numpy_dtype)
@@ -435,9 +435,10 @@ class FitData:
     sw_val: np.ndarray | None = None
 
 
-def chunk_rows(n_features):
-    """Rows per chunk so that a densified chunk stays near 4 M values."""
-    return max(1, min(PREDICT_CHUNK, (1 << 22) // max(int(n_features), 1)))
+def chunk_rows(X):
+    """Rows per chunk of ``X`` so that a densified chunk stays near 4 M values."""
+    per_row = int(np.prod(X.shape[1:]))
+    return max(1, min(PREDICT_CHUNK, (1 << 22) // max(per_row, 1)))
 
 
 def dense_chunks(X, rows, dtype):
@@ -463,7 +464,7 @@ class _Loop:
         self.order = np.arange(data.X.shape[0], dtype=np.int32)
         self.n_iter = 0
         if data.X_val is not None and not sp.issparse(data.X_val):
-            rows = chunk_rows(data.X_val.shape[1])
+            rows = chunk_rows(data.X_val)
             self.val_chunks = [
                 (tf.constant(Xc), tf.constant(data.Y_val[s], dt), tf.constant(data.sw_val[s], dt))
                 for s, Xc in dense_chunks(data.X_val, rows, self.np_dtype)
@@ -495,7 +496,7 @@ class _Loop:
         if hasattr(self, "val_chunks"):
             return self.val_chunks
         d, dt = self.data, self.trainer.template.dtype
-        rows = chunk_rows(d.X_val.shape[1])
+        rows = chunk_rows(d.X_val)
         return (
             (tf.constant(Xc), tf.constant(d.Y_val[s], dt), tf.constant(d.sw_val[s], dt))
             for s, Xc in dense_chunks(d.X_val, rows, self.np_dtype)
@@ -723,7 +724,7 @@ def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks):
     template = trainer.template
     dt = template.dtype
     alpha, l1, smoothing = (tf.constant(v, dt) for v in (cfg.alpha, cfg.l1, cfg.smoothing))
-    rows = chunk_rows(data.X.shape[1])
+    rows = chunk_rows(data.X)
 
     def fresh_chunks():
         return (

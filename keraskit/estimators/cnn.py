@@ -1,0 +1,452 @@
+"""CNNClassifier and CNNRegressor: 1-D and 2-D convolutional networks with the MLPs' contract."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import validate_data
+
+from ._base import ACTIVATIONS, BaseKerasEstimator
+from ._builders import IMAGE_AUGMENTATIONS, SIGNAL_AUGMENTATIONS, CNNSpec, cnn_plan
+from ._docs import CALLBACKS_PARAM, CLASSIFIER_PARAMS, TRAINING_ATTRIBUTES, TRAINING_PARAMS
+from ._mixins import KerasClassifierMixin, KerasRegressorMixin
+
+#: Architecture presets for ``architecture=``; each replaces the explicit architecture parameters.
+PRESETS = {
+    "lenet5": dict(
+        conv_filters=(6, 16),
+        kernel_size=5,
+        strides=1,
+        padding="same",
+        pooling="average",
+        pool_size=2,
+        global_pooling=None,
+        dense_layer_sizes=(120, 84),
+        residual=False,
+        convs_per_block=1,
+    ),
+    "vgg": dict(
+        conv_filters=(32, 64, 128),
+        kernel_size=3,
+        strides=1,
+        padding="same",
+        pooling="max",
+        pool_size=2,
+        global_pooling=None,
+        dense_layer_sizes=(256,),
+        residual=False,
+        convs_per_block=2,
+    ),
+    "resnet": dict(
+        conv_filters=(32, 64, 128),
+        kernel_size=3,
+        strides=1,
+        padding="same",
+        pooling="max",
+        pool_size=2,
+        global_pooling="average",
+        dense_layer_sizes=(),
+        residual=True,
+        convs_per_block=2,
+    ),
+}
+_ARCH_PARAMS = tuple(PRESETS["vgg"])
+
+_CNN_PARAMS = """\
+    conv_filters : tuple of int, default=(32, 64)
+        Filters of each convolutional block.
+    kernel_size : int, default=3
+        Width of the convolution windows (square for images).
+    strides : int, default=1
+        Stride of the first convolution of each block.
+    padding : {'same', 'valid'}, default='same'
+        Convolution padding; residual blocks always pad ``'same'``.
+    pooling : {'max', 'average'} or None, default='max'
+        Pooling after each block; skipped where a dimension is already below ``pool_size``
+        (tiny inputs work).
+    pool_size : int, default=2
+        Pooling window and stride.
+    global_pooling : {'average', 'max'} or None, default=None
+        Global pooling before the dense layers; ``None`` flattens.
+    dense_layer_sizes : tuple of int, default=(128,)
+        Dense layers after the convolutions.
+    residual : bool, default=False
+        Skip connections across each block (ResNet-style, 1x1 projection when needed).
+    convs_per_block : int, default=1
+        Convolutions in each block (2 for VGG- and ResNet-style stacks).
+    architecture : {'lenet5', 'vgg', 'resnet'} or None, default=None
+        A preset that replaces the ten parameters above: ``'lenet5'`` (6 and 16 filters of
+        5x5, average pooling, dense 120 and 84), ``'vgg'`` (stacked 3x3 pairs of 32, 64, 128
+        filters, halving resolution), ``'resnet'`` (three residual stages, global average
+        pooling). ``None`` uses the explicit parameters.
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'elu', 'leaky_relu', 'gelu', \
+'selu', 'swish'}, default='relu'
+        Activation of the convolutional and dense layers.
+    input_shape : tuple of int or None, default=None
+        Shape of one sample, channels last: ``(length,)`` or ``(length, channels)`` for
+        signals, ``(height, width, channels)`` for images. ``X`` of any dimensions with that
+        many values per sample is reshaped to it (2-D rows in a Pipeline, ``(n, h, w)``
+        single-channel images with ``input_shape=(h, w, 1)``). ``None`` infers the shape: 2-D ``X``
+        is a 1-D signal of ``n_features`` steps, 3-D ``X`` is ``(n, length, channels)``
+        unless it looks like single-channel images ``(n, height, width)`` (both sides >= 5,
+        at most 4:1), 4-D ``X`` is ``(n, height, width, channels)``.
+    flip : {'horizontal', 'vertical', 'both'} or None, default=None
+        Random image flips in training.
+    rotation : float, default=0.0
+        Random image rotations of up to this many degrees in training.
+    translation : float, default=0.0
+        Random image shifts of up to this fraction of the height and width in training.
+    zoom : float, default=0.0
+        Random image zoom of up to this fraction in training.
+    contrast : float, default=0.0
+        Random image contrast changes of up to this factor in training.
+    noise_std : float, default=0.0
+        Gaussian noise of this standard deviation on the input in training (signals and
+        images).
+    shift : float, default=0.0
+        Random signal shifts of up to this fraction of the length in training (zero fill).
+    scale : float, default=0.0
+        Random signal amplitude scaling by a factor in ``[1 - scale, 1 + scale]`` in training.
+"""
+
+_CNN_ATTRIBUTES = """\
+    input_shape_ : tuple of int
+        Shape of one sample as the network sees it (channels last).
+"""
+
+
+def _is_image_batch(shape):
+    """Whether a 3-D ``(n, a, b)`` array looks like single-channel images."""
+    a, b = shape[1], shape[2]
+    return min(a, b) >= 5 and max(a, b) <= 4 * min(a, b)
+
+
+class _BaseCNN(BaseKerasEstimator):
+    """Shared parameters, input handling and architecture of the CNNs."""
+
+    _parameter_constraints: dict = {
+        **BaseKerasEstimator._parameter_constraints,
+        "conv_filters": ["array-like"],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "strides": [Interval(Integral, 1, None, closed="left")],
+        "padding": [StrOptions({"same", "valid"})],
+        "pooling": [StrOptions({"max", "average"}), None],
+        "pool_size": [Interval(Integral, 1, None, closed="left")],
+        "global_pooling": [StrOptions({"max", "average"}), None],
+        "dense_layer_sizes": ["array-like"],
+        "residual": ["boolean"],
+        "convs_per_block": [Interval(Integral, 1, None, closed="left")],
+        "architecture": [StrOptions(set(PRESETS)), None],
+        "activation": [StrOptions(ACTIVATIONS)],
+        "input_shape": ["array-like", None],
+        "flip": [StrOptions({"horizontal", "vertical", "both"}), None],
+        "rotation": [Interval(Real, 0, 180, closed="both")],
+        "translation": [Interval(Real, 0, 1, closed="left")],
+        "zoom": [Interval(Real, 0, 1, closed="left")],
+        "contrast": [Interval(Real, 0, 1, closed="both")],
+        "noise_std": [Interval(Real, 0, None, closed="left")],
+        "shift": [Interval(Real, 0, 1, closed="left")],
+        "scale": [Interval(Real, 0, 1, closed="left")],
+    }
+
+    def _architecture(self):
+        """The effective architecture parameters (a preset, or the explicit ones)."""
+        if self.architecture is not None:
+            return dict(PRESETS[self.architecture])
+        return {name: getattr(self, name) for name in _ARCH_PARAMS}
+
+    @staticmethod
+    def _positive_ints(name, value, allow_empty):
+        values = list(value) if hasattr(value, "__iter__") else [value]
+        if (not values and not allow_empty) or any(
+            not isinstance(v, Integral) or v <= 0 for v in values
+        ):
+            raise ValueError(
+                f"{name} must be a {'' if allow_empty else 'non-empty '}tuple of positive "
+                f"integers, got {value!r}."
+            )
+        return tuple(int(v) for v in values)
+
+    def _check_architecture(self):
+        arch = self._architecture()
+        arch["conv_filters"] = self._positive_ints("conv_filters", arch["conv_filters"], False)
+        arch["dense_layer_sizes"] = self._positive_ints(
+            "dense_layer_sizes", arch["dense_layer_sizes"], True
+        )
+        if self.input_shape is not None:
+            shape = self._positive_ints("input_shape", self.input_shape, False)
+            if len(shape) > 3:
+                raise ValueError(
+                    f"input_shape must have 1 to 3 dimensions (signal or image, channels "
+                    f"last), got {self.input_shape!r}."
+                )
+        return arch
+
+    def _augmentation(self, rank):
+        allowed = SIGNAL_AUGMENTATIONS if rank == 1 else IMAGE_AUGMENTATIONS
+        defaults = {"flip": None}
+        used = []
+        for name in dict.fromkeys(IMAGE_AUGMENTATIONS + SIGNAL_AUGMENTATIONS):
+            value = getattr(self, name)
+            if value == defaults.get(name, 0.0):
+                continue
+            if name not in allowed:
+                kind, other = ("signals", "images") if rank == 1 else ("images", "signals")
+                raise ValueError(
+                    f"{name}={value!r} applies to {other}, but X holds {kind} of shape "
+                    f"{self.input_shape_}. {kind.capitalize()} take: {', '.join(allowed)}."
+                )
+            used.append((name, value if name == "flip" else float(value)))
+        return tuple(used)
+
+    def _sample_shape(self, X):
+        """Per-sample, channels-last shape the network sees for ``X``."""
+        if self.input_shape is not None:
+            shape = tuple(int(v) for v in self.input_shape)
+            shape = shape + (1,) if len(shape) == 1 else shape
+            if int(np.prod(X.shape[1:])) != int(np.prod(shape)):
+                raise ValueError(
+                    f"input_shape={tuple(self.input_shape)} needs {int(np.prod(shape))} "
+                    f"values per sample; X has {int(np.prod(X.shape[1:]))} "
+                    f"(shape {X.shape})."
+                )
+            return shape
+        if X.ndim == 2:
+            return (X.shape[1], 1)
+        if X.ndim == 3:
+            return X.shape[1:] + (1,) if _is_image_batch(X.shape) else X.shape[1:]
+        if X.ndim == 4:
+            return X.shape[1:]
+        raise ValueError(
+            f"{type(self).__name__} takes X of 2 to 4 dimensions (rows, signals or images), "
+            f"got {X.ndim} dimensions (shape {X.shape})."
+        )
+
+    def _to_samples(self, X, fitting):
+        shape = tuple(int(v) for v in self._sample_shape(X))
+        if fitting:
+            self.input_shape_ = shape
+        elif shape != self.input_shape_:
+            raise ValueError(
+                f"X has samples of shape {shape} (from X of shape {X.shape}), but "
+                f"{type(self).__name__} was fitted on samples of shape {self.input_shape_}."
+            )
+        return X.reshape((X.shape[0],) + shape)
+
+    def _validate_fit_data(self, X, y, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            allow_nd=True,
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+            y_numeric=not is_classifier(self),
+        )
+        return self._to_samples(X, fitting=reset), y
+
+    def _validate_predict_data(self, X):
+        X = validate_data(self, X, reset=False, allow_nd=True, dtype=(np.float64, np.float32))
+        return self._to_samples(X, fitting=False)
+
+    def _arch_spec(self, X, n_outputs, dtype):
+        arch = self._check_architecture()
+        rank = len(self.input_shape_) - 1
+        spec = CNNSpec(
+            input_shape=self.input_shape_,
+            activation=self.activation,
+            n_outputs=n_outputs,
+            out_activation=self.out_activation_,
+            dropout=float(self.dropout),
+            batch_normalization=bool(self.batch_normalization),
+            augmentation=self._augmentation(rank),
+            dtype=dtype,
+            **arch,
+        )
+        cnn_plan(spec)  # raises a clear ValueError if the input is too small to build
+        return spec
+
+    def _init_factor(self):
+        return 2.0 if self.activation == "logistic" else 6.0
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+def _cnn_doc(kind, extra_params, see_also):
+    return (
+        f"""Convolutional network {kind} for 1-D signals and 2-D images, trained by Keras.
+
+    The same contract and training parameters as keraskit's MLPs (and scikit-learn's), with
+    convolutional blocks, presets (``architecture='lenet5' | 'vgg' | 'resnet'``) and
+    training-only data augmentation that runs on the GPU with the model. It accepts 2-D rows
+    (reshaped with ``input_shape``, so it can end a Pipeline), 3-D signals
+    ``(n, length, channels)`` and 4-D images ``(n, height, width, channels)``.
+
+    Parameters
+    ----------
+"""
+        + _CNN_PARAMS
+        + TRAINING_PARAMS
+        + extra_params
+        + CALLBACKS_PARAM
+        + """
+    Attributes
+    ----------
+"""
+        + (
+            "    classes_ : ndarray of shape (n_classes,)\n        Class labels.\n"
+            if kind == "classifier"
+            else ""
+        )
+        + TRAINING_ATTRIBUTES
+        + _CNN_ATTRIBUTES
+        + f"""
+    See Also
+    --------
+    {see_also}
+"""
+    )
+
+
+class CNNClassifier(KerasClassifierMixin, _BaseCNN):
+    __doc__ = _cnn_doc("classifier", CLASSIFIER_PARAMS, "MLPClassifier : The dense network.")
+
+    _parameter_constraints: dict = {
+        **_BaseCNN._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        conv_filters=(32, 64),
+        kernel_size=3,
+        strides=1,
+        padding="same",
+        pooling="max",
+        pool_size=2,
+        global_pooling=None,
+        dense_layer_sizes=(128,),
+        residual=False,
+        convs_per_block=1,
+        architecture=None,
+        activation="relu",
+        input_shape=None,
+        flip=None,
+        rotation=0.0,
+        translation=0.0,
+        zoom=0.0,
+        contrast=0.0,
+        noise_std=0.0,
+        shift=0.0,
+        scale=0.0,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dropout=0.0,
+        l1=0.0,
+        batch_normalization=False,
+        class_weight=None,
+        label_smoothing=0.0,
+        callbacks=None,
+    ):
+        for name, value in locals().items():
+            if name != "self":
+                setattr(self, name, value)
+
+
+class CNNRegressor(KerasRegressorMixin, _BaseCNN):
+    __doc__ = _cnn_doc(
+        "regressor",
+        """\
+    loss : {'squared_error', 'poisson', 'huber', 'absolute_error'}, default='squared_error'
+        Loss minimised, as in :class:`MLPRegressor`.
+""",
+        "MLPRegressor : The dense network.",
+    )
+
+    _parameter_constraints: dict = {
+        **_BaseCNN._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson", "huber", "absolute_error"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        conv_filters=(32, 64),
+        kernel_size=3,
+        strides=1,
+        padding="same",
+        pooling="max",
+        pool_size=2,
+        global_pooling=None,
+        dense_layer_sizes=(128,),
+        residual=False,
+        convs_per_block=1,
+        architecture=None,
+        activation="relu",
+        input_shape=None,
+        flip=None,
+        rotation=0.0,
+        translation=0.0,
+        zoom=0.0,
+        contrast=0.0,
+        noise_std=0.0,
+        shift=0.0,
+        scale=0.0,
+        loss="squared_error",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dropout=0.0,
+        l1=0.0,
+        batch_normalization=False,
+        callbacks=None,
+    ):
+        for name, value in locals().items():
+            if name != "self":
+                setattr(self, name, value)
