@@ -1,9 +1,16 @@
 """keraskit: scikit-learn estimators made of Keras 3 networks on TensorFlow."""
 
 from ._version import __version__
-from .estimators import CNNClassifier, CNNRegressor, MLPClassifier, MLPRegressor
+from .estimators import (
+    AutoencoderTransformer,
+    CNNClassifier,
+    CNNRegressor,
+    MLPClassifier,
+    MLPRegressor,
+)
 
 __all__ = [
+    "AutoencoderTransformer",
     "CNNClassifier",
     "CNNRegressor",
     "MLPClassifier",

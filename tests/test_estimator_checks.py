@@ -2,7 +2,13 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from keraskit import CNNClassifier, CNNRegressor, MLPClassifier, MLPRegressor
+from keraskit import (
+    AutoencoderTransformer,
+    CNNClassifier,
+    CNNRegressor,
+    MLPClassifier,
+    MLPRegressor,
+)
 
 # Small networks keep the ~100 fits of the checks fast; every other parameter is default.
 ESTIMATORS = [
@@ -10,6 +16,7 @@ ESTIMATORS = [
     MLPRegressor(hidden_layer_sizes=(16,)),
     CNNClassifier(conv_filters=(8,), dense_layer_sizes=(16,)),
     CNNRegressor(conv_filters=(8,), dense_layer_sizes=(16,)),
+    AutoencoderTransformer(hidden_layer_sizes=(8,)),
 ]
 
 

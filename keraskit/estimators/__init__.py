@@ -1,10 +1,12 @@
 """keraskit's estimators."""
 
 from ._base import BaseKerasEstimator
+from .autoencoder import AutoencoderTransformer
 from .cnn import CNNClassifier, CNNRegressor
 from .mlp import MLPClassifier, MLPRegressor
 
 __all__ = [
+    "AutoencoderTransformer",
     "BaseKerasEstimator",
     "CNNClassifier",
     "CNNRegressor",

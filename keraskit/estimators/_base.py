@@ -328,13 +328,13 @@ class BaseKerasEstimator(BaseEstimator):
             rt.tensors = tuple([tf.constant(a) for a in part] for part in self._weights)
         return rt.tensors
 
-    def _forward(self, X):
+    def _forward(self, X, part="model"):
         """Network outputs for validated ``X`` (the fast, stateless predict path)."""
         from ._training import get_template
 
         check_is_fitted(self)
         X = self._validate_predict_data(X)
-        out = get_template(self._arch).predict(self._weight_tensors(), X)
+        out = get_template(self._arch).predict(self._weight_tensors(), X, part=part)
         if not np.isfinite(out).all():
             warnings.warn(
                 "The network produced non-finite outputs (NaN or infinity): its weights or "

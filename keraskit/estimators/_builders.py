@@ -299,3 +299,97 @@ def build_cnn(spec):
 
 
 BUILDERS[CNNSpec] = build_cnn
+
+
+@dataclass(frozen=True)
+class AutoencoderSpec:
+    """Architecture signature of a dense autoencoder.
+
+    Parameters
+    ----------
+    n_features : int
+        Input (and output) width.
+    hidden_layer_sizes : tuple of int
+        Encoder hidden layers; the decoder mirrors them.
+    encoding_dim : int
+        Width of the code (layer ``code``, linear).
+    activation, dropout, batch_normalization, dtype
+        As in :class:`MLPSpec`.
+    out_activation : str
+        ``"identity"`` or ``"logistic"`` (for data in [0, 1]).
+    noise_std : float
+        Gaussian noise on the input during training (denoising autoencoder).
+    activity_l1 : float
+        L1 penalty on the code, per sample (sparse code).
+    """
+
+    n_features: int
+    hidden_layer_sizes: tuple
+    encoding_dim: int
+    activation: str
+    out_activation: str
+    dropout: float = 0.0
+    batch_normalization: bool = False
+    noise_std: float = 0.0
+    activity_l1: float = 0.0
+    dtype: str = "float32"
+
+    @property
+    def n_outputs(self):
+        """Width of the reconstruction."""
+        return self.n_features
+
+
+#: Name of the code layer of autoencoders (the encoder ends here, the decoder starts after).
+CODE_LAYER = "code"
+
+
+def _dense_stack(h, sizes, spec, prefix, layers):
+    for i, units in enumerate(sizes):
+        h = layers.Dense(units, name=f"{prefix}_{i}", dtype=spec.dtype)(h)
+        if spec.batch_normalization:
+            h = layers.BatchNormalization(
+                momentum=0.9, name=f"{prefix}_batchnorm_{i}", dtype=spec.dtype
+            )(h)
+        h = layers.Activation(
+            KERAS_ACTIVATIONS[spec.activation], name=f"{prefix}_activation_{i}", dtype=spec.dtype
+        )(h)
+        if spec.dropout > 0:
+            h = layers.Dropout(
+                spec.dropout, seed=i, name=f"{prefix}_dropout_{i}", dtype=spec.dtype
+            )(h)
+    return h
+
+
+def build_autoencoder(spec):
+    """Build the uncompiled Keras model of a dense autoencoder.
+
+    Parameters
+    ----------
+    spec : AutoencoderSpec
+        The architecture.
+
+    Returns
+    -------
+    model : keras.Model
+        ``input -> [noise] -> encoder -> code -> decoder -> logits -> output_activation``, one
+        flat graph; the layers after ``code`` form the decoder.
+    """
+    import keras  # imported here so that importing keraskit does not start TensorFlow
+
+    layers, dtype = keras.layers, spec.dtype
+    inputs = keras.Input((spec.n_features,), dtype=dtype, name="X")
+    h = inputs
+    if spec.noise_std > 0:
+        h = layers.GaussianNoise(spec.noise_std, seed=0, name="noise", dtype=dtype)(h)
+    h = _dense_stack(h, spec.hidden_layer_sizes, spec, "encoder", layers)
+    h = layers.Dense(spec.encoding_dim, name=CODE_LAYER, dtype=dtype)(h)
+    h = _dense_stack(h, spec.hidden_layer_sizes[::-1], spec, "decoder", layers)
+    logits = layers.Dense(spec.n_features, name="logits", dtype=dtype)(h)
+    outputs = layers.Activation(
+        KERAS_ACTIVATIONS[spec.out_activation], name=OUTPUT_LAYER, dtype=dtype
+    )(logits)
+    return keras.Model(inputs, outputs, name="autoencoder")
+
+
+BUILDERS[AutoencoderSpec] = build_autoencoder

@@ -147,3 +147,49 @@ class RegressorHead:
     def score_fn(est, Y_val, sw_val):
         """Validation R^2 as a function of validation outputs."""
         return lambda out: r2_score(Y_val, out, sample_weight=sw_val)
+
+
+class ReconstructionHead:
+    """Autoencoders: the target is the input itself (flattened), squared error."""
+
+    @staticmethod
+    def prepare(est, y, first, incremental=False):
+        """The reconstruction target: ``y`` (the input rows) as a 2-D float array.
+
+        Parameters
+        ----------
+        est : estimator
+            The autoencoder; ``out_activation_`` is set on it.
+        y : ndarray
+            The input, as validated.
+        first : bool
+            Whether this fit starts from scratch.
+        incremental : bool, default=False
+            Whether this is a ``partial_fit`` call.
+
+        Returns
+        -------
+        Y : ndarray of shape (n_samples, n_values)
+        """
+        est.out_activation_ = "logistic" if est.output_activation == "sigmoid" else "identity"
+        return y.reshape(len(y), -1).astype(np.float64)
+
+    @staticmethod
+    def loss_name(est):
+        """Engine loss: squared reconstruction error."""
+        return "squared_error"
+
+    @staticmethod
+    def stratify(Y):
+        """Reconstruction splits are not stratified."""
+        return None
+
+    @staticmethod
+    def score_fn(est, Y_val, sw_val):
+        """Validation score: negative mean squared reconstruction error."""
+
+        def score(out):
+            errors = ((out.reshape(len(out), -1) - Y_val) ** 2).mean(axis=1)
+            return -np.average(errors, weights=sw_val)
+
+        return score

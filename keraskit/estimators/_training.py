@@ -24,7 +24,7 @@ import tensorflow as tf
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import shuffle as sk_shuffle
 
-from ._builders import OUTPUT_LAYER, build
+from ._builders import CODE_LAYER, OUTPUT_LAYER, build
 
 #: How many compiled architectures (and trainers) the process keeps; least recently used go.
 CACHE_SIZE = 32
@@ -137,20 +137,52 @@ class Template:
             for layer in self.model.layers
             if isinstance(layer, keras.layers.Dense)
         ]
-        weight_specs = [
-            [tf.TensorSpec(tuple(v.shape), v.dtype) for v in variables]
-            for variables in (self.trainable, self.non_trainable)
-        ]
-        self._predict = tf.function(
-            self._predict_impl,
-            input_signature=[*weight_specs, tf.TensorSpec(self.model.inputs[0].shape, self.dtype)],
+        self.parts = {"model": self.model}
+        self.activity_l1 = float(getattr(spec, "activity_l1", 0.0))
+        if CODE_LAYER in [layer.name for layer in self.model.layers]:
+            code = self.model.get_layer(CODE_LAYER).output
+            self.parts["encoder"] = keras.Model(self.model.inputs, code)
+            self.parts["decoder"] = self._decoder()
+            if self.activity_l1 > 0:  # the loss needs the code of the same forward pass
+                self.logits_model = keras.Model(
+                    self.model.inputs, [self.logits_model.outputs[0], code]
+                )
+        self._part_fns = {name: self._compile_part(sub) for name, sub in self.parts.items()}
+        self._predict = self._part_fns["model"][2]
+
+    def _decoder(self):
+        """A model from the code to the output, made of the template's own layers."""
+        layers = self.model.layers
+        start = [layer.name for layer in layers].index(CODE_LAYER) + 1
+        code_in = keras.Input(
+            self.model.get_layer(CODE_LAYER).output.shape[1:], dtype=self.spec.dtype, name="code_in"
         )
+        h = code_in
+        for layer in layers[start:]:
+            h = layer(h)
+        return keras.Model(code_in, h)
 
-    def _predict_impl(self, trainable, non_trainable, X):
-        y, _ = self.model.stateless_call(trainable, non_trainable, X, training=False)
-        return y
+    def _compile_part(self, sub):
+        """Stateless, compiled inference of a (sub)model sharing the template's variables."""
+        indexes = []
+        for full, part in (
+            (self.trainable, sub.trainable_variables),
+            (self.non_trainable, sub.non_trainable_variables),
+        ):
+            where = {id(v): i for i, v in enumerate(full)}
+            indexes.append([where[id(v)] for v in part])
+        specs = [
+            [tf.TensorSpec(tuple(v.shape), v.dtype) for v in variables]
+            for variables in (sub.trainable_variables, sub.non_trainable_variables)
+        ]
+        x_spec = tf.TensorSpec(sub.inputs[0].shape, self.dtype)
 
-    def predict(self, weights, X):
+        def run(trainable, non_trainable, X):
+            return sub.stateless_call(trainable, non_trainable, X, training=False)[0]
+
+        return (*indexes, tf.function(run, input_signature=[*specs, x_spec]))
+
+    def predict(self, weights, X, part="model"):
         """Outputs of the network with the given weights (no template state touched).
 
         Parameters
@@ -159,17 +191,21 @@ class Template:
             Trainable and non-trainable weights, in the template's variable order.
         X : ndarray or scipy sparse matrix
             Input rows, already validated; sparse rows are densified a chunk at a time.
+        part : {'model', 'encoder', 'decoder'}, default='model'
+            Which (sub)model to run; autoencoders have an encoder and a decoder.
 
         Returns
         -------
         outputs : ndarray of shape (n_samples, n_outputs)
         """
-        trainable, non_trainable = weights
+        t_idx, nt_idx, fn = self._part_fns[part]
+        trainable = [weights[0][i] for i in t_idx]
+        non_trainable = [weights[1][i] for i in nt_idx]
         if sp.issparse(X):
             X = X.tocsr()
         rows = chunk_rows(X)
         parts = [
-            self._predict(trainable, non_trainable, chunk).numpy()
+            fn(trainable, non_trainable, chunk).numpy()
             for _, chunk in dense_chunks(X, rows, self.dtype.as_numpy_dtype)
         ]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -237,7 +273,13 @@ class Trainer:
 
     def _loss_parts(self, X, Y, sw, smoothing, training):
         """Weighted sum of per-sample losses, sum of weights, and logits."""
-        z = self.template.logits_model(X, training=training)
+        t = self.template
+        z = t.logits_model(X, training=training)
+        if t.activity_l1 > 0:
+            z, code = z
+            per_sample = _per_sample_loss(self.spec.loss, Y, z, smoothing)
+            per_sample += t.activity_l1 * tf.reduce_sum(tf.abs(code), axis=1)
+            return tf.reduce_sum(sw * per_sample), tf.reduce_sum(sw), z
         per_sample = _per_sample_loss(self.spec.loss, Y, z, smoothing)
         return tf.reduce_sum(sw * per_sample), tf.reduce_sum(sw), z
 

@@ -1,0 +1,303 @@
+"""Autoencoders as scikit-learn transformers."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import ACTIVATIONS, BaseKerasEstimator
+from ._builders import AutoencoderSpec
+from ._docs import CALLBACKS_PARAM, TRAINING_ATTRIBUTES, TRAINING_PARAMS
+from ._heads import ReconstructionHead
+
+_AE_PARAMS = """\
+    encoding_dim : int, default=2
+        Width of the code that ``transform`` returns.
+    hidden_layer_sizes : tuple of int, default=(64,)
+        Encoder hidden layers; the decoder mirrors them.
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'elu', 'leaky_relu', 'gelu', \
+'selu', 'swish'}, default='relu'
+        Activation of the hidden layers (the code itself is linear).
+    output_activation : {'linear', 'sigmoid'}, default='linear'
+        Activation of the reconstruction: ``'sigmoid'`` for data in [0, 1].
+    noise_std : float, default=0.0
+        Gaussian noise added to the input during training only (denoising autoencoder).
+    activity_l1 : float, default=0.0
+        L1 penalty on the code of each sample (sparse code).
+"""
+
+_AE_ATTRIBUTES = """\
+    encoder_ : keras.Model
+        The fitted encoder, input to code.
+    decoder_ : keras.Model
+        The fitted decoder, code to reconstruction.
+"""
+
+
+class _ReconstructionMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
+    """Transformer API of the autoencoders: code, decoding and reconstruction scores."""
+
+    _head = ReconstructionHead
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Learn to reconstruct ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights of the reconstruction loss.
+
+        Returns
+        -------
+        self : object
+            The fitted autoencoder.
+        """
+        return self._fit(X, None, sample_weight)
+
+    def transform(self, X):
+        """Encode ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, encoding_dim)
+            The code.
+        """
+        return self._forward(X, part="encoder")
+
+    def inverse_transform(self, X):
+        """Decode codes back to the input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, encoding_dim)
+            Codes, as ``transform`` returns them.
+
+        Returns
+        -------
+        X_rec : ndarray
+            Reconstructions, shaped like the input rows seen in ``fit``.
+        """
+        from ._training import get_template
+
+        check_is_fitted(self)
+        Z = self._check_code(X)
+        out = get_template(self._arch).predict(self._weight_tensors(), Z, part="decoder")
+        return out.reshape((len(out),) + self._input_sample_shape())
+
+    def _check_code(self, Z):
+        from sklearn.utils import check_array
+
+        Z = check_array(Z, dtype=(np.float64, np.float32))
+        if Z.shape[1] != self.encoding_dim:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but inverse_transform of "
+                f"{type(self).__name__} is expecting codes of encoding_dim={self.encoding_dim}."
+            )
+        return Z
+
+    def _input_sample_shape(self):
+        return (self.n_features_in_,)
+
+    def _reconstruction_errors(self, X):
+        X_checked = self._validate_predict_data(X)
+        rec = self._forward(X, part="model")
+        diff = rec.reshape(len(rec), -1) - X_checked.reshape(len(X_checked), -1)
+        return (diff**2).mean(axis=1)
+
+    def score_samples(self, X):
+        """Negative mean squared reconstruction error of each row (higher is more normal).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``-mean((X - reconstruction) ** 2)`` per row; anomalies score low.
+        """
+        return -self._reconstruction_errors(X)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Negative mean squared reconstruction error.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the mean.
+
+        Returns
+        -------
+        score : float
+            ``-mean((X - reconstruction) ** 2)``; higher is better.
+        """
+        return float(-np.average(self._reconstruction_errors(X), weights=sample_weight))
+
+    @property
+    def _n_features_out(self):
+        return self.encoding_dim
+
+    @property
+    def encoder_(self):
+        """keras.Model: the fitted encoder, sharing the weights of ``model_``."""
+        import keras
+
+        model = self.model_
+        return keras.Model(model.inputs, model.get_layer("code").output, name="encoder")
+
+    @property
+    def decoder_(self):
+        """keras.Model: the fitted decoder, sharing the weights of ``model_``."""
+        import keras
+
+        model = self.model_
+        layers = model.layers
+        start = [layer.name for layer in layers].index("code") + 1
+        code_in = keras.Input((self.encoding_dim,), dtype=model.inputs[0].dtype)
+        h = code_in
+        for layer in layers[start:]:
+            h = layer(h)
+        return keras.Model(code_in, h, name="decoder")
+
+
+class AutoencoderTransformer(_ReconstructionMixin, BaseKerasEstimator):
+    __doc__ = (
+        """Dense autoencoder as a scikit-learn transformer.
+
+    ``fit`` learns to reconstruct ``X`` through a narrow code; ``transform`` returns the
+    code, ``inverse_transform`` decodes it, ``score_samples`` gives each row's negative
+    reconstruction error (anomaly detection). Trained on the same engine and with the same
+    training parameters as keraskit's MLPs.
+
+    Parameters
+    ----------
+"""
+        + _AE_PARAMS
+        + TRAINING_PARAMS
+        + CALLBACKS_PARAM
+        + """
+    Attributes
+    ----------
+"""
+        + TRAINING_ATTRIBUTES
+        + _AE_ATTRIBUTES
+        + """
+    See Also
+    --------
+    sklearn.decomposition.PCA : The linear counterpart.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from keraskit import AutoencoderTransformer
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> ae = AutoencoderTransformer(encoding_dim=4, max_iter=5, random_state=0).fit(X / 16)
+    >>> ae.transform(X[:3] / 16).shape
+    (3, 4)
+"""
+    )
+
+    _parameter_constraints: dict = {
+        **BaseKerasEstimator._parameter_constraints,
+        "encoding_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(ACTIVATIONS)],
+        "output_activation": [StrOptions({"linear", "sigmoid"})],
+        "noise_std": [Interval(Real, 0, None, closed="left")],
+        "activity_l1": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        encoding_dim=2,
+        hidden_layer_sizes=(64,),
+        activation="relu",
+        *,
+        output_activation="linear",
+        noise_std=0.0,
+        activity_l1=0.0,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dropout=0.0,
+        l1=0.0,
+        batch_normalization=False,
+        callbacks=None,
+    ):
+        for name, value in locals().items():
+            if name != "self":
+                setattr(self, name, value)
+
+    def _check_architecture(self):
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        if any(not isinstance(s, Integral) or s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return tuple(int(s) for s in sizes)
+
+    def _validate_fit_data(self, X, y, reset):
+        X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
+        return X, X
+
+    def _validate_predict_data(self, X):
+        return validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+
+    def _arch_spec(self, X, n_outputs, dtype):
+        return AutoencoderSpec(
+            n_features=X.shape[1],
+            hidden_layer_sizes=self._check_architecture(),
+            encoding_dim=int(self.encoding_dim),
+            activation=self.activation,
+            out_activation=self.out_activation_,
+            dropout=float(self.dropout),
+            batch_normalization=bool(self.batch_normalization),
+            noise_std=float(self.noise_std),
+            activity_l1=float(self.activity_l1),
+            dtype=dtype,
+        )
+
+    def _init_factor(self):
+        return 2.0 if self.activation == "logistic" else 6.0
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.target_tags.required = False
+        return tags

@@ -1,0 +1,115 @@
+"""AutoencoderTransformer: reconstruction against PCA, pipelines, anomalies, the code."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from keraskit import AutoencoderTransformer
+
+STRONG = dict(
+    hidden_layer_sizes=(128,),
+    alpha=0.01,
+    tol=1e-5,
+    learning_rate_init=0.003,
+    max_iter=400,
+    random_state=0,
+)
+
+
+def _fit(est, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    return train_test_split(X, y, random_state=0)
+
+
+@pytest.mark.parametrize("k", [2, 4, 8, 16])
+def test_reconstructs_better_than_pca_with_as_many_components(digits, k):
+    X_tr, X_te, _, _ = digits
+    ae = _fit(AutoencoderTransformer(encoding_dim=k, **STRONG), X_tr)
+    pca = PCA(k).fit(X_tr)
+    ae_error = -ae.score(X_te)
+    pca_error = float(((pca.inverse_transform(pca.transform(X_te)) - X_te) ** 2).mean())
+    print(f"encoding_dim={k}: autoencoder MSE {ae_error:.5f}, PCA MSE {pca_error:.5f}")
+    assert ae_error < 0.9 * pca_error
+
+
+def test_grid_search_over_encoding_dim_in_a_pipeline(digits):
+    X_tr, X_te, y_tr, y_te = digits
+    pipe = make_pipeline(
+        StandardScaler(),
+        AutoencoderTransformer(max_iter=20, learning_rate_init=0.01, random_state=0),
+        LogisticRegression(max_iter=500),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = GridSearchCV(pipe, {"autoencodertransformer__encoding_dim": [4, 16]}, cv=2)
+        search.fit(X_tr[:600], y_tr[:600])
+    assert search.best_params_["autoencodertransformer__encoding_dim"] == 16
+    assert search.score(X_te, y_te) > 0.8
+
+
+def test_score_samples_separates_injected_anomalies(digits):
+    X_tr, X_te, _, _ = digits
+    ae = _fit(AutoencoderTransformer(encoding_dim=8, **STRONG), X_tr)
+    rng = np.random.RandomState(0)
+    anomalies = rng.rand(50, 64).astype(np.float32)  # noise images, unlike any digit
+    scores = ae.score_samples(np.vstack([X_te, anomalies]))
+    labels = np.r_[np.zeros(len(X_te)), np.ones(len(anomalies))]
+    auc = roc_auc_score(labels, -scores)
+    print(f"anomaly ROC AUC: {auc:.4f}")
+    assert auc > 0.95
+
+
+def test_code_decoding_pandas_output_and_submodels(digits):
+    X_tr, X_te, _, _ = digits
+    ae = _fit(AutoencoderTransformer(encoding_dim=3, max_iter=5, random_state=0), X_tr)
+    Z = ae.transform(X_te)
+    assert Z.shape == (len(X_te), 3)
+    assert ae.inverse_transform(Z).shape == X_te.shape
+    np.testing.assert_allclose(ae.encoder_(X_te, training=False), Z, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        ae.decoder_(Z, training=False), ae.inverse_transform(Z), rtol=1e-5, atol=1e-6
+    )
+    frame = ae.set_output(transform="pandas").transform(X_te)
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == [f"autoencodertransformer{i}" for i in range(3)]
+    restored = pickle.loads(pickle.dumps(ae))
+    np.testing.assert_array_equal(restored.transform(X_te).to_numpy(), frame.to_numpy())
+    with pytest.raises(ValueError, match="encoding_dim=3"):
+        ae.inverse_transform(np.zeros((2, 5)))
+
+
+def test_denoising_and_sparse_code(digits):
+    X_tr, X_te, _, _ = digits
+    kw = dict(encoding_dim=8, max_iter=10, learning_rate_init=0.003, random_state=0)
+    plain = _fit(AutoencoderTransformer(**kw), X_tr)
+    noisy = _fit(AutoencoderTransformer(noise_std=0.3, **kw), X_tr)
+    assert noisy.loss_curve_[-1] > plain.loss_curve_[-1]  # noise made training harder
+    np.testing.assert_array_equal(noisy.transform(X_te), noisy.transform(X_te))
+    sparse = _fit(AutoencoderTransformer(activity_l1=0.1, **kw), X_tr)
+    assert np.abs(sparse.transform(X_te)).mean() < 0.5 * np.abs(plain.transform(X_te)).mean()
+
+
+def test_sigmoid_output_stays_in_unit_interval(digits):
+    X_tr, X_te, _, _ = digits
+    ae = _fit(AutoencoderTransformer(output_activation="sigmoid", max_iter=5, random_state=0), X_tr)
+    rec = ae.inverse_transform(ae.transform(X_te))
+    assert rec.min() >= 0.0 and rec.max() <= 1.0
