@@ -5,6 +5,7 @@ from .estimators import (
     AutoencoderTransformer,
     CNNClassifier,
     CNNRegressor,
+    ConvAutoencoderTransformer,
     MLPClassifier,
     MLPRegressor,
 )
@@ -13,6 +14,7 @@ __all__ = [
     "AutoencoderTransformer",
     "CNNClassifier",
     "CNNRegressor",
+    "ConvAutoencoderTransformer",
     "MLPClassifier",
     "MLPRegressor",
     "__version__",

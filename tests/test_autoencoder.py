@@ -15,7 +15,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from keraskit import AutoencoderTransformer
+from keraskit import AutoencoderTransformer, ConvAutoencoderTransformer
 
 STRONG = dict(
     hidden_layer_sizes=(128,),
@@ -113,3 +113,57 @@ def test_sigmoid_output_stays_in_unit_interval(digits):
     ae = _fit(AutoencoderTransformer(output_activation="sigmoid", max_iter=5, random_state=0), X_tr)
     rec = ae.inverse_transform(ae.transform(X_te))
     assert rec.min() >= 0.0 and rec.max() <= 1.0
+
+
+@pytest.mark.parametrize("upsampling", ["nearest", "transpose"])
+def test_conv_autoencoder_reconstructs_digit_images(upsampling):
+    images = (load_digits().images / 16.0).astype(np.float32)  # (n, 8, 8)
+    ae = _fit(
+        ConvAutoencoderTransformer(
+            encoding_dim=16,
+            upsampling=upsampling,
+            max_iter=30,
+            learning_rate_init=0.003,
+            random_state=0,
+        ),
+        images,
+    )
+    Z = ae.transform(images)
+    rec = ae.inverse_transform(Z)
+    assert Z.shape == (len(images), 16) and rec.shape == images.shape
+    mse = float(((rec - images) ** 2).mean())
+    baseline = float(((images - images.mean(axis=0)) ** 2).mean())  # predicting the mean image
+    print(f"conv autoencoder ({upsampling}): MSE {mse:.5f}, mean-image baseline {baseline:.5f}")
+    assert mse < 0.5 * baseline
+    assert -ae.score(images) == pytest.approx(mse, rel=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(30, 7, 9), (30, 11, 5, 3), (30, 13, 2), (30, 3)])
+@pytest.mark.parametrize("upsampling", ["nearest", "transpose"])
+def test_conv_autoencoder_output_shape_equals_input_shape_for_odd_sizes(shape, upsampling):
+    X = np.random.RandomState(0).rand(*shape).astype(np.float32)
+    ae = _fit(
+        ConvAutoencoderTransformer(
+            encoding_dim=4, upsampling=upsampling, max_iter=2, random_state=0
+        ),
+        X,
+    )
+    assert ae.inverse_transform(ae.transform(X)).shape == X.shape
+    assert ae.score_samples(X).shape == (shape[0],)
+
+
+def test_conv_autoencoder_pipeline_rows_and_pickle():
+    X, _ = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    ae = _fit(
+        ConvAutoencoderTransformer(
+            encoding_dim=6, input_shape=(8, 8, 1), max_iter=3, random_state=0
+        ),
+        X,
+    )
+    assert ae.input_shape_ == (8, 8, 1)
+    assert ae.inverse_transform(ae.transform(X[:4])).shape == (4, 64)
+    restored = pickle.loads(pickle.dumps(ae))
+    np.testing.assert_array_equal(restored.transform(X), ae.transform(X))
+    assert ae.encoder_.output_shape == (None, 6)
+    assert ae.decoder_.output_shape == (None, 8, 8, 1)

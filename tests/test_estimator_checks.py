@@ -6,6 +6,7 @@ from keraskit import (
     AutoencoderTransformer,
     CNNClassifier,
     CNNRegressor,
+    ConvAutoencoderTransformer,
     MLPClassifier,
     MLPRegressor,
 )
@@ -17,6 +18,7 @@ ESTIMATORS = [
     CNNClassifier(conv_filters=(8,), dense_layer_sizes=(16,)),
     CNNRegressor(conv_filters=(8,), dense_layer_sizes=(16,)),
     AutoencoderTransformer(hidden_layer_sizes=(8,)),
+    ConvAutoencoderTransformer(encoding_dim=2, conv_filters=(4,)),
 ]
 
 

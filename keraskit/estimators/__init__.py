@@ -1,7 +1,7 @@
 """keraskit's estimators."""
 
 from ._base import BaseKerasEstimator
-from .autoencoder import AutoencoderTransformer
+from .autoencoder import AutoencoderTransformer, ConvAutoencoderTransformer
 from .cnn import CNNClassifier, CNNRegressor
 from .mlp import MLPClassifier, MLPRegressor
 
@@ -10,6 +10,7 @@ __all__ = [
     "BaseKerasEstimator",
     "CNNClassifier",
     "CNNRegressor",
+    "ConvAutoencoderTransformer",
     "MLPClassifier",
     "MLPRegressor",
 ]

@@ -329,11 +329,14 @@ class BaseKerasEstimator(BaseEstimator):
         return rt.tensors
 
     def _forward(self, X, part="model"):
-        """Network outputs for validated ``X`` (the fast, stateless predict path)."""
+        """Network outputs for ``X`` (the fast, stateless predict path)."""
+        check_is_fitted(self)
+        return self._run(self._validate_predict_data(X), part)
+
+    def _run(self, X, part="model"):
+        """Network (or sub-network) outputs for already validated ``X``."""
         from ._training import get_template
 
-        check_is_fitted(self)
-        X = self._validate_predict_data(X)
         out = get_template(self._arch).predict(self._weight_tensors(), X, part=part)
         if not np.isfinite(out).all():
             warnings.warn(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 #: sklearn's activation names (and keraskit's extras) -> Keras activation identifiers.
 KERAS_ACTIVATIONS = {
     "identity": "linear",
@@ -393,3 +395,135 @@ def build_autoencoder(spec):
 
 
 BUILDERS[AutoencoderSpec] = build_autoencoder
+
+
+@dataclass(frozen=True)
+class ConvAutoencoderSpec:
+    """Architecture signature of a 1-D or 2-D convolutional autoencoder.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        Per-sample shape, channels last.
+    conv_filters : tuple of int
+        Filters of each encoder block; the decoder mirrors them.
+    kernel_size : int
+        Convolution window.
+    pooling : str or None
+        ``"max"``, ``"average"`` or ``None``; pooling by 2 where a dimension allows it.
+    upsampling : str
+        ``"nearest"`` (UpSampling) or ``"transpose"`` (strided transposed convolutions).
+    encoding_dim : int
+        Width of the dense code.
+    activation, out_activation, batch_normalization, noise_std, activity_l1, dtype
+        As in :class:`AutoencoderSpec`.
+    """
+
+    input_shape: tuple
+    conv_filters: tuple
+    kernel_size: int
+    pooling: str | None
+    upsampling: str
+    encoding_dim: int
+    activation: str
+    out_activation: str
+    batch_normalization: bool = False
+    noise_std: float = 0.0
+    activity_l1: float = 0.0
+    dropout: float = 0.0
+    dtype: str = "float32"
+
+    @property
+    def n_outputs(self):
+        """Values per reconstructed sample."""
+        return int(np.prod(self.input_shape))
+
+
+def _conv_act(h, filters, spec, name, layers, conv):
+    h = conv(filters, spec.kernel_size, padding="same", name=name, dtype=spec.dtype)(h)
+    if spec.batch_normalization:
+        h = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn", dtype=spec.dtype)(h)
+    return layers.Activation(
+        KERAS_ACTIVATIONS[spec.activation], name=f"{name}_act", dtype=spec.dtype
+    )(h)
+
+
+def build_conv_autoencoder(spec):
+    """Build a convolutional autoencoder whose output shape equals its input shape.
+
+    The encoder pools by 2 where every spatial dimension allows it and remembers each size;
+    the decoder upsamples (nearest or transposed convolution) and zero-pads back to the
+    remembered size, so odd sizes come back exact.
+
+    Parameters
+    ----------
+    spec : ConvAutoencoderSpec
+        The architecture.
+
+    Returns
+    -------
+    model : keras.Model
+        One flat graph: encoder, dense ``code`` layer, decoder (the layers after ``code``).
+    """
+    import keras
+
+    layers, dtype = keras.layers, spec.dtype
+    rank = len(spec.input_shape) - 1
+    conv = layers.Conv1D if rank == 1 else layers.Conv2D
+    conv_t = layers.Conv1DTranspose if rank == 1 else layers.Conv2DTranspose
+    names = {"max": "MaxPooling", "average": "AveragePooling"}
+    inputs = keras.Input(spec.input_shape, dtype=dtype, name="X")
+    h = inputs
+    if spec.noise_std > 0:
+        h = layers.GaussianNoise(spec.noise_std, seed=0, name="noise", dtype=dtype)(h)
+    sizes = []  # spatial size before each pooling, None where the block did not pool
+    for i, filters in enumerate(spec.conv_filters):
+        h = _conv_act(h, filters, spec, f"encoder_conv_{i}", layers, conv)
+        dims = tuple(h.shape[1:-1])
+        if spec.pooling is not None and min(dims) >= 2:
+            sizes.append(dims)
+            h = getattr(layers, f"{names[spec.pooling]}{rank}D")(2, name=f"pool_{i}", dtype=dtype)(
+                h
+            )
+        else:
+            sizes.append(None)
+    feature_shape = tuple(h.shape[1:])
+    h = layers.Flatten(name="flatten", dtype=dtype)(h)
+    h = layers.Dense(spec.encoding_dim, name=CODE_LAYER, dtype=dtype)(h)
+    h = layers.Dense(int(np.prod(feature_shape)), name="decoder_dense", dtype=dtype)(h)
+    h = layers.Activation(
+        KERAS_ACTIVATIONS[spec.activation], name="decoder_dense_act", dtype=dtype
+    )(h)
+    h = layers.Reshape(feature_shape, name="decoder_reshape", dtype=dtype)(h)
+    for i in reversed(range(len(spec.conv_filters))):
+        filters = spec.conv_filters[i]
+        if sizes[i] is not None:
+            if spec.upsampling == "transpose":
+                h = conv_t(
+                    filters,
+                    spec.kernel_size,
+                    strides=2,
+                    padding="same",
+                    name=f"upsample_{i}",
+                    dtype=dtype,
+                )(h)
+            else:
+                up = layers.UpSampling1D if rank == 1 else layers.UpSampling2D
+                h = up(2, name=f"upsample_{i}", dtype=dtype)(h)
+            missing = [t - d for t, d in zip(sizes[i], h.shape[1:-1], strict=True)]
+            if any(missing):  # odd sizes: pad the last row/column back
+                pad = missing[0] if rank == 1 else tuple((0, m) for m in missing)
+                pad = (0, pad) if rank == 1 else pad
+                zero = layers.ZeroPadding1D if rank == 1 else layers.ZeroPadding2D
+                h = zero(pad, name=f"pad_{i}", dtype=dtype)(h)
+        h = _conv_act(h, filters, spec, f"decoder_conv_{i}", layers, conv)
+    logits = conv(
+        spec.input_shape[-1], spec.kernel_size, padding="same", name="logits", dtype=dtype
+    )(h)
+    outputs = layers.Activation(
+        KERAS_ACTIVATIONS[spec.out_activation], name=OUTPUT_LAYER, dtype=dtype
+    )(logits)
+    return keras.Model(inputs, outputs, name="conv_autoencoder")
+
+
+BUILDERS[ConvAutoencoderSpec] = build_conv_autoencoder

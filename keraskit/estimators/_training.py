@@ -275,12 +275,14 @@ class Trainer:
         """Weighted sum of per-sample losses, sum of weights, and logits."""
         t = self.template
         z = t.logits_model(X, training=training)
+        code = None
         if t.activity_l1 > 0:
             z, code = z
-            per_sample = _per_sample_loss(self.spec.loss, Y, z, smoothing)
-            per_sample += t.activity_l1 * tf.reduce_sum(tf.abs(code), axis=1)
-            return tf.reduce_sum(sw * per_sample), tf.reduce_sum(sw), z
+        if len(z.shape) > 2:  # image or signal outputs (autoencoders): one row per sample
+            z = tf.reshape(z, [tf.shape(z)[0], -1])
         per_sample = _per_sample_loss(self.spec.loss, Y, z, smoothing)
+        if code is not None:
+            per_sample += t.activity_l1 * tf.reduce_sum(tf.abs(code), axis=1)
         return tf.reduce_sum(sw * per_sample), tf.reduce_sum(sw), z
 
     def _batch_loss(self, X, Y, sw, alpha, l1, smoothing, training):

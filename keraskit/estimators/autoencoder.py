@@ -10,9 +10,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import ACTIVATIONS, BaseKerasEstimator
-from ._builders import AutoencoderSpec
+from ._builders import AutoencoderSpec, ConvAutoencoderSpec
 from ._docs import CALLBACKS_PARAM, TRAINING_ATTRIBUTES, TRAINING_PARAMS
 from ._heads import ReconstructionHead
+from .cnn import ShapedInputMixin
 
 _AE_PARAMS = """\
     encoding_dim : int, default=2
@@ -89,14 +90,11 @@ class _ReconstructionMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         Returns
         -------
         X_rec : ndarray
-            Reconstructions, shaped like the input rows seen in ``fit``.
+            Reconstructions, shaped like the samples seen in ``fit``.
         """
-        from ._training import get_template
-
         check_is_fitted(self)
-        Z = self._check_code(X)
-        out = get_template(self._arch).predict(self._weight_tensors(), Z, part="decoder")
-        return out.reshape((len(out),) + self._input_sample_shape())
+        out = self._run(self._check_code(X), part="decoder")
+        return out.reshape((len(out),) + self._fit_sample_shape)
 
     def _check_code(self, Z):
         from sklearn.utils import check_array
@@ -109,14 +107,11 @@ class _ReconstructionMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             )
         return Z
 
-    def _input_sample_shape(self):
-        return (self.n_features_in_,)
-
     def _reconstruction_errors(self, X):
-        X_checked = self._validate_predict_data(X)
-        rec = self._forward(X, part="model")
-        diff = rec.reshape(len(rec), -1) - X_checked.reshape(len(X_checked), -1)
-        return (diff**2).mean(axis=1)
+        check_is_fitted(self)
+        X = self._validate_predict_data(X)
+        rec = self._run(X, part="model")
+        return ((rec.reshape(len(rec), -1) - X.reshape(len(X), -1)) ** 2).mean(axis=1)
 
     def score_samples(self, X):
         """Negative mean squared reconstruction error of each row (higher is more normal).
@@ -274,6 +269,7 @@ class AutoencoderTransformer(_ReconstructionMixin, BaseKerasEstimator):
 
     def _validate_fit_data(self, X, y, reset):
         X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
+        self._fit_sample_shape = X.shape[1:]
         return X, X
 
     def _validate_predict_data(self, X):
@@ -290,6 +286,168 @@ class AutoencoderTransformer(_ReconstructionMixin, BaseKerasEstimator):
             batch_normalization=bool(self.batch_normalization),
             noise_std=float(self.noise_std),
             activity_l1=float(self.activity_l1),
+            dtype=dtype,
+        )
+
+    def _init_factor(self):
+        return 2.0 if self.activation == "logistic" else 6.0
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.target_tags.required = False
+        return tags
+
+
+_CONV_AE_PARAMS = """\
+    encoding_dim : int, default=16
+        Width of the code that ``transform`` returns.
+    conv_filters : tuple of int, default=(16, 32)
+        Filters of each encoder block; the decoder mirrors them.
+    kernel_size : int, default=3
+        Convolution window (square for images).
+    pooling : {'max', 'average'} or None, default='max'
+        Pooling by 2 after each encoder block, skipped where a dimension is below 2.
+    upsampling : {'nearest', 'transpose'}, default='nearest'
+        How the decoder undoes pooling: nearest-neighbour upsampling (unpooling) or strided
+        transposed convolutions. Odd sizes are padded back, so reconstructions always have
+        the input's shape.
+    activation : {'identity', 'logistic', 'tanh', 'relu', 'elu', 'leaky_relu', 'gelu', \
+'selu', 'swish'}, default='relu'
+        Activation of the convolutional layers.
+    output_activation : {'linear', 'sigmoid'}, default='linear'
+        Activation of the reconstruction: ``'sigmoid'`` for data in [0, 1].
+    input_shape : tuple of int or None, default=None
+        Shape of one sample, with the same rules as :class:`CNNClassifier`'s.
+    noise_std : float, default=0.0
+        Gaussian noise added to the input during training only (denoising autoencoder).
+    activity_l1 : float, default=0.0
+        L1 penalty on the code of each sample (sparse code).
+"""
+
+
+class ConvAutoencoderTransformer(_ReconstructionMixin, ShapedInputMixin, BaseKerasEstimator):
+    __doc__ = (
+        """Convolutional autoencoder for signals and images, as a scikit-learn transformer.
+
+    The encoder's convolutions and pooling end in a dense code of ``encoding_dim`` values
+    (``transform``); the decoder mirrors the encoder with unpooling or transposed
+    convolutions back to exactly the input's shape (``inverse_transform``). Inputs follow
+    :class:`CNNClassifier`'s rules: rows (with ``input_shape``), ``(n, length, channels)``
+    signals, ``(n, height, width[, channels])`` images.
+
+    Parameters
+    ----------
+"""
+        + _CONV_AE_PARAMS
+        + TRAINING_PARAMS
+        + CALLBACKS_PARAM
+        + """
+    Attributes
+    ----------
+"""
+        + TRAINING_ATTRIBUTES
+        + _AE_ATTRIBUTES
+        + """    input_shape_ : tuple of int
+        Shape of one sample as the network sees it (channels last).
+
+    See Also
+    --------
+    AutoencoderTransformer : The dense autoencoder.
+"""
+    )
+
+    _parameter_constraints: dict = {
+        **BaseKerasEstimator._parameter_constraints,
+        "encoding_dim": [Interval(Integral, 1, None, closed="left")],
+        "conv_filters": ["array-like"],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "pooling": [StrOptions({"max", "average"}), None],
+        "upsampling": [StrOptions({"nearest", "transpose"})],
+        "activation": [StrOptions(ACTIVATIONS)],
+        "output_activation": [StrOptions({"linear", "sigmoid"})],
+        "input_shape": ["array-like", None],
+        "noise_std": [Interval(Real, 0, None, closed="left")],
+        "activity_l1": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        encoding_dim=16,
+        *,
+        conv_filters=(16, 32),
+        kernel_size=3,
+        pooling="max",
+        upsampling="nearest",
+        activation="relu",
+        output_activation="linear",
+        input_shape=None,
+        noise_std=0.0,
+        activity_l1=0.0,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dropout=0.0,
+        l1=0.0,
+        batch_normalization=False,
+        callbacks=None,
+    ):
+        for name, value in locals().items():
+            if name != "self":
+                setattr(self, name, value)
+
+    def _check_architecture(self):
+        filters = self.conv_filters
+        filters = list(filters) if hasattr(filters, "__iter__") else [filters]
+        if not filters or any(not isinstance(f, Integral) or f <= 0 for f in filters):
+            raise ValueError(
+                f"conv_filters must be a non-empty tuple of positive integers, got "
+                f"{self.conv_filters!r}."
+            )
+        return tuple(int(f) for f in filters)
+
+    def _validate_fit_data(self, X, y, reset):
+        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=(np.float64, np.float32))
+        self._fit_sample_shape = X.shape[1:]
+        X = self._to_samples(X, fitting=reset)
+        return X, X
+
+    def _validate_predict_data(self, X):
+        X = validate_data(self, X, reset=False, allow_nd=True, dtype=(np.float64, np.float32))
+        return self._to_samples(X, fitting=False)
+
+    def _arch_spec(self, X, n_outputs, dtype):
+        return ConvAutoencoderSpec(
+            input_shape=self.input_shape_,
+            conv_filters=self._check_architecture(),
+            kernel_size=int(self.kernel_size),
+            pooling=self.pooling,
+            upsampling=self.upsampling,
+            encoding_dim=int(self.encoding_dim),
+            activation=self.activation,
+            out_activation=self.out_activation_,
+            batch_normalization=bool(self.batch_normalization),
+            noise_std=float(self.noise_std),
+            activity_l1=float(self.activity_l1),
+            dropout=float(self.dropout),
             dtype=dtype,
         )
 
