@@ -10,9 +10,13 @@ EXAMPLES = sorted((pathlib.Path(__file__).parent.parent / "examples").glob("*.py
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_runs(path):
+def test_example_runs(path, tmp_path):
     done = subprocess.run(
-        [sys.executable, str(path), "--small"], capture_output=True, text=True, timeout=300
+        [sys.executable, str(path), "--small"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,  # examples may write files (plots)
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip(), "an example must print what it shows"
