@@ -48,6 +48,16 @@ def _rows():
     for name, est in classifiers:
         seconds = _timed_fit(est, X_tr, y_tr)
         yield "digits (accuracy)", name, est.score(X_te, y_te), seconds, est.n_iter_
+    images_tr, images_te = (X.reshape(-1, 8, 8).astype("float32") for X in (X_tr, X_te))
+    cnn = keraskit.CNNClassifier(random_state=0)
+    seconds = _timed_fit(cnn, images_tr, y_tr)
+    yield (
+        "digits (accuracy)",
+        "keraskit CNNClassifier on 8x8 images",
+        cnn.score(images_te, y_te),
+        seconds,
+        cnn.n_iter_,
+    )
 
     X, y = load_diabetes(return_X_y=True)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y / 100.0, random_state=0)
@@ -66,8 +76,32 @@ def _rows():
         yield "diabetes (R^2)", name, pipe.score(X_te, y_te), seconds, est.n_iter_
 
 
+def _reconstruction_rows():
+    from sklearn.datasets import load_digits
+    from sklearn.decomposition import PCA
+    from sklearn.model_selection import train_test_split
+
+    import keraskit
+
+    X, _ = load_digits(return_X_y=True)
+    X_tr, X_te = train_test_split((X / 16.0).astype("float32"), random_state=0)
+    for k in (2, 8):
+        pca = PCA(k).fit(X_tr)
+        pca_mse = float(((pca.inverse_transform(pca.transform(X_te)) - X_te) ** 2).mean())
+        ae = keraskit.AutoencoderTransformer(
+            encoding_dim=k,
+            hidden_layer_sizes=(128,),
+            alpha=0.01,
+            tol=1e-5,
+            learning_rate_init=0.003,
+            random_state=0,
+        )
+        seconds = _timed_fit(ae, X_tr, None)
+        yield k, pca_mse, -ae.score(X_te), seconds
+
+
 def main():
-    """Run the tour and print the comparison table."""
+    """Run the tour and print the comparison tables."""
     import keraskit
 
     print(f"keraskit {keraskit.__version__}: scikit-learn estimators made of Keras networks\n")
@@ -76,6 +110,9 @@ def main():
     print("-" * len(header))
     for data, name, score, seconds, epochs in _rows():
         print(f"{data:<18} {name:<50} {score:>7.3f} {seconds:>7.2f} {epochs:>7d}")
+    print(f"\n{'digits reconstruction':<24} {'PCA MSE':>9} {'autoencoder MSE':>16} {'fit s':>7}")
+    for k, pca_mse, ae_mse, seconds in _reconstruction_rows():
+        print(f"{'encoding_dim=' + str(k):<24} {pca_mse:>9.4f} {ae_mse:>16.4f} {seconds:>7.2f}")
     print(
         "\nThe first keraskit fit of each shape includes TensorFlow start-up and graph "
         "compilation;\nlater fits of that shape reuse the compiled graph (see benchmarks/)."
