@@ -9,8 +9,27 @@ from .estimators import (
     MLPClassifier,
     MLPRegressor,
 )
+from .estimators._persistence import load_estimator as _load_estimator
+
+
+def load(path):
+    """Load an estimator saved with ``est.save(path)``, refusing files that could run code.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :meth:`BaseKerasEstimator.save`.
+
+    Returns
+    -------
+    estimator : BaseKerasEstimator
+        The estimator, fitted if it was saved fitted.
+    """
+    return _load_estimator(path)
+
 
 __all__ = [
+    "load",
     "AutoencoderTransformer",
     "CNNClassifier",
     "CNNRegressor",

@@ -369,6 +369,23 @@ class BaseKerasEstimator(BaseEstimator):
         return rt.model
 
     # ------------------------------------------------------------ persistence
+    def save(self, path):
+        """Save the estimator to a file without pickle; read it back with :func:`keraskit.load`.
+
+        Parameters are stored as JSON, arrays in an ``.npz`` read without pickle, and the
+        network as a ``.keras`` archive loaded with ``safe_mode=True``, so loading a file
+        never runs code from it (unlike pickle or joblib files, which can run anything and
+        must never be loaded from untrusted sources).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file.
+        """
+        from ._persistence import save_estimator
+
+        save_estimator(self, path)
+
     def __getstate__(self):
         state = dict(super().__getstate__())  # object.__getstate__ returns __dict__ itself
         state.pop("_runtime", None)

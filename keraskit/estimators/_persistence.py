@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 
+import numpy as np
+
 #: Bumped when the pickled state of an estimator changes incompatibly.
 FORMAT_VERSION = 1
 
@@ -52,3 +54,251 @@ def model_from_bytes(data):
         with open(path, "wb") as f:
             f.write(data)
         return keras.saving.load_model(path, compile=False, safe_mode=True)
+
+
+# --------------------------------------------------------------------------- safe files
+#: Members a keraskit file may hold; anything else (a pickle, a script) is refused.
+_MEMBERS = {"keraskit.json", "arrays.npz", "model.keras"}
+
+
+def _registry():
+    from . import _builders, _training
+    from .autoencoder import AutoencoderTransformer, ConvAutoencoderTransformer
+    from .cnn import CNNClassifier, CNNRegressor
+    from .mlp import MLPClassifier, MLPRegressor
+
+    estimators = [
+        MLPClassifier,
+        MLPRegressor,
+        CNNClassifier,
+        CNNRegressor,
+        AutoencoderTransformer,
+        ConvAutoencoderTransformer,
+    ]
+    dataclasses = [
+        _builders.MLPSpec,
+        _builders.CNNSpec,
+        _builders.AutoencoderSpec,
+        _builders.ConvAutoencoderSpec,
+        _training.Progress,
+    ]
+    return {c.__name__: c for c in estimators}, {c.__name__: c for c in dataclasses}
+
+
+class _Encoder:
+    """JSON encoding of estimator state; numpy arrays go to an ``.npz`` (no pickle)."""
+
+    def __init__(self, dataclass_names):
+        self.arrays = {}
+        self.dataclass_names = dataclass_names
+
+    def encode(self, value, where):
+        import dataclasses
+
+        import pandas as pd
+        from sklearn.preprocessing import LabelBinarizer
+
+        if value is None or isinstance(value, bool | int | float | str):
+            return value
+        if isinstance(value, np.generic):
+            return {"__scalar__": [value.dtype.str, value.item()]}
+        if isinstance(value, tuple | list):
+            items = [self.encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+            return {"__tuple__": items} if isinstance(value, tuple) else items
+        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            return {"__dict__": {k: self.encode(v, f"{where}.{k}") for k, v in value.items()}}
+        if isinstance(value, np.ndarray):
+            if value.dtype == object:
+                return {"__objects__": [self.encode(v, where) for v in value.tolist()]}
+            name = f"a{len(self.arrays)}"
+            self.arrays[name] = value
+            return {"__array__": name}
+        if dataclasses.is_dataclass(value) and type(value).__name__ in self.dataclass_names:
+            fields = {
+                f.name: self.encode(getattr(value, f.name), f"{where}.{f.name}")
+                for f in dataclasses.fields(value)
+            }
+            return {"__dataclass__": type(value).__name__, "fields": fields}
+        if isinstance(value, pd.DataFrame):
+            return {
+                "__frame__": {
+                    "columns": list(map(str, value.columns)),
+                    "rows": self.encode(value.to_numpy(), where),
+                }
+            }
+        if isinstance(value, LabelBinarizer):
+            return {"__labelbinarizer__": self.encode(dict(vars(value)), where)}
+        raise TypeError(
+            f"{where} holds a {type(value).__name__}, which keraskit cannot store without "
+            "pickle. Remove it (for example set callbacks=None) before save()."
+        )
+
+
+def _decode(value, arrays, dataclasses_by_name):
+    import pandas as pd
+    from sklearn.preprocessing import LabelBinarizer
+
+    def dec(v):
+        return _decode(v, arrays, dataclasses_by_name)
+
+    if isinstance(value, list):
+        return [dec(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__scalar__" in value:
+        dtype, item = value["__scalar__"]
+        return np.array(item, dtype=np.dtype(dtype))[()]
+    if "__tuple__" in value:
+        return tuple(dec(v) for v in value["__tuple__"])
+    if "__dict__" in value:
+        return {k: dec(v) for k, v in value["__dict__"].items()}
+    if "__objects__" in value:
+        out = np.empty(len(value["__objects__"]), dtype=object)
+        out[:] = [dec(v) for v in value["__objects__"]]
+        return out
+    if "__array__" in value:
+        return arrays[value["__array__"]]
+    if "__dataclass__" in value:
+        cls = dataclasses_by_name.get(value["__dataclass__"])
+        if cls is None:
+            raise ValueError(f"unknown record type {value['__dataclass__']!r}")
+        return cls(**{k: dec(v) for k, v in value["fields"].items()})
+    if "__frame__" in value:
+        frame = value["__frame__"]
+        history = pd.DataFrame(dec(frame["rows"]), columns=frame["columns"])
+        history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
+        return history
+    if "__labelbinarizer__" in value:
+        binarizer = LabelBinarizer()
+        for k, v in dec(value["__labelbinarizer__"]).items():
+            setattr(binarizer, k, v)
+        return binarizer
+    raise ValueError(f"unknown encoded value with keys {sorted(value)}")
+
+
+def save_estimator(est, path):
+    """Write a fitted (or unfitted) keraskit estimator to ``path`` without pickle.
+
+    Parameters
+    ----------
+    est : BaseKerasEstimator
+        The estimator.
+    path : str or path-like
+        Destination file (a zip archive: JSON, an ``.npz`` of arrays, a ``.keras`` model).
+    """
+    import io
+    import json
+    import zipfile
+
+    from .._version import __version__
+
+    estimators, dataclasses_by_name = _registry()
+    name = type(est).__name__
+    if name not in estimators:
+        raise TypeError(f"{name} is not a keraskit estimator that save() knows.")
+    encoder = _Encoder(dataclasses_by_name)
+    state = {k: v for k, v in vars(est).items() if k not in ("_runtime", "_weights")}
+    state.pop("_sklearn_output_config", None)
+    document = {
+        "format": FORMAT_VERSION,
+        "keraskit_version": __version__,
+        "class": name,
+        "params": encoder.encode(est.get_params(deep=False), "params"),
+        "state": encoder.encode({k: state[k] for k in state}, "state"),
+        "output_config": encoder.encode(
+            getattr(est, "_sklearn_output_config", None), "output config"
+        ),
+    }
+    arrays = io.BytesIO()
+    np.savez(arrays, **encoder.arrays)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("keraskit.json", json.dumps(document))
+        archive.writestr("arrays.npz", arrays.getvalue())
+        if hasattr(est, "_weights"):
+            archive.writestr("model.keras", model_to_bytes(est.model_))
+
+
+def load_estimator(path):
+    """Read an estimator written by :func:`save_estimator`, refusing anything unsafe.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+
+    Returns
+    -------
+    est : BaseKerasEstimator
+        The estimator, fitted if it was saved fitted.
+    """
+    import io
+    import json
+    import zipfile
+
+    estimators, dataclasses_by_name = _registry()
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"{path} is not a keraskit file (not a zip archive).") from exc
+    with archive:
+        names = set(archive.namelist())
+        unexpected = sorted(names - _MEMBERS)
+        if unexpected or "keraskit.json" not in names:
+            raise ValueError(
+                f"Refusing to load {path}: a keraskit file holds only {sorted(_MEMBERS)}, "
+                f"this one has {unexpected or sorted(names)}. It was not written by keraskit "
+                "or was tampered with."
+            )
+        document = json.loads(archive.read("keraskit.json"))
+        arrays = dict(np.load(io.BytesIO(archive.read("arrays.npz")), allow_pickle=False))
+        model_bytes = archive.read("model.keras") if "model.keras" in names else None
+    if document.get("format", 0) > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} was written by a newer keraskit (format {document['format']}); "
+            "upgrade keraskit to read it."
+        )
+    cls = estimators.get(document.get("class"))
+    if cls is None:
+        raise ValueError(f"Refusing to load {path}: unknown class {document.get('class')!r}.")
+    params = _decode(document["params"], arrays, dataclasses_by_name)
+    unknown = set(params) - set(cls().get_params(deep=False))
+    if unknown:
+        raise ValueError(f"Refusing to load {path}: unknown parameters {sorted(unknown)}.")
+    est = cls(**params)
+    for key, value in _decode(document["state"], arrays, dataclasses_by_name).items():
+        setattr(est, key, value)
+    config = _decode(document.get("output_config"), arrays, dataclasses_by_name)
+    if config:
+        est._sklearn_output_config = config
+    if model_bytes is not None:
+        _attach_model(est, model_bytes, path)
+    return est
+
+
+def _attach_model(est, data, path):
+    from ._base import _Runtime
+    from ._training import get_template
+
+    try:
+        model = model_from_bytes(data)
+    except Exception as exc:  # Keras refuses Lambda layers and unknown classes in safe_mode
+        raise ValueError(
+            f"Refusing to load {path}: its Keras model could not be loaded safely "
+            f"({type(exc).__name__}: {exc})."
+        ) from exc
+    weights = (
+        [v.numpy() for v in model.trainable_variables],
+        [v.numpy() for v in model.non_trainable_variables],
+    )
+    template = get_template(est._arch)
+    expected = [
+        [tuple(v.shape) for v in part] for part in (template.trainable, template.non_trainable)
+    ]
+    if [[a.shape for a in part] for part in weights] != expected:
+        raise ValueError(
+            f"Refusing to load {path}: the model's weights do not match the architecture "
+            "recorded beside them (the file was altered)."
+        )
+    est._weights = weights
+    est._runtime = _Runtime()
+    est._runtime.model = model
