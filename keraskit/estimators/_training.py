@@ -12,6 +12,7 @@ learning rate, ``alpha``, ``l1``, label smoothing, batch size) is a tensor argum
 
 from __future__ import annotations
 
+import random
 import threading
 import warnings
 from collections import OrderedDict
@@ -363,12 +364,26 @@ _trainers: OrderedDict = OrderedDict()
 _cache_lock = threading.Lock()
 
 
+def _keeping_global_random_state(make):
+    """Run ``make`` and restore Python's and NumPy's global random state afterwards.
+
+    Building and tracing Keras/TensorFlow objects draws from Python's ``random``; the
+    user's own code must not see that.
+    """
+    python_state, numpy_state = random.getstate(), np.random.get_state()  # noqa: NPY002
+    try:
+        return make()
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)  # noqa: NPY002
+
+
 def _cached(cache, key, make):
     with _cache_lock:
         if key in cache:
             cache.move_to_end(key)
             return cache[key]
-    value = make()
+    value = _keeping_global_random_state(make)
     with _cache_lock:
         value = cache.setdefault(key, value)
         cache.move_to_end(key)
@@ -609,15 +624,15 @@ class _Loop:
     def diverged(self, loss, last_good):
         warnings.warn(
             f"Training diverged at iteration {self.n_iter}: the loss became {loss}. Training "
-            "stopped and the weights of the last finite epoch were kept; a smaller "
+            "stopped and the weights that started the last finite epoch were kept; a smaller "
             "learning_rate_init (or solver='adam') usually helps.",
             ConvergenceWarning,
             stacklevel=4,
         )
         self.trainer.template.set_weights(last_good)
 
-    def epoch(self, last_good):
-        """Run one epoch and its bookkeeping; return (stop, weights to fall back to)."""
+    def epoch(self):
+        """Run one epoch and its bookkeeping; return whether to stop."""
         cfg, p, template = self.cfg, self.p, self.trainer.template
         opt_lr, cbs = self.trainer.optimizer.learning_rate, self.callbacks
         opt_lr.assign(p.learning_rate)
@@ -625,11 +640,16 @@ class _Loop:
             cbs.on_epoch_begin(self.n_iter)
             p.learning_rate = float(opt_lr.numpy())
         loss = self.run_epoch()
-        self.n_iter += 1
         if not np.isfinite(loss):
-            self.diverged(loss, last_good)
-            return True, last_good
-        last_good = template.get_weights()
+            # the weights that ended the last finite epoch already fed this epoch's first
+            # (non-finite) batches; the ones that started it gave finite losses throughout
+            self.n_iter += 1
+            self.diverged(loss, self.prev_good)
+            return True
+        # the epoch counts once its weights are safe: an interrupt before this line falls
+        # back to the previous epoch, with bookkeeping to match
+        self.prev_good, self.last_good = self.last_good, template.get_weights()
+        self.n_iter += 1
         p.t += len(self.order)
         p.loss_curve.append(loss)
         logs = {"loss": loss, "learning_rate": p.learning_rate}
@@ -644,17 +664,17 @@ class _Loop:
             stop = bool(getattr(template.model, "stop_training", False))
         if p.no_improvement_count > cfg.n_iter_no_change:
             stop = self.trigger_stopping() or stop
-        return stop, last_good
+        return stop
 
     def run(self):
         """Run epochs until a stopping rule fires; return the number of epochs run."""
         cfg, p, template, cbs = self.cfg, self.p, self.trainer.template, self.callbacks
-        last_good = template.get_weights()
+        self.last_good = self.prev_good = template.get_weights()
         if cbs is not None:
             cbs.on_train_begin()
         try:
             for _ in range(cfg.max_iter):
-                stop, last_good = self.epoch(last_good)
+                stop = self.epoch()
                 if stop or cfg.incremental:
                     break
                 if self.n_iter == cfg.max_iter:
@@ -665,7 +685,14 @@ class _Loop:
                         stacklevel=3,
                     )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=3)
+            # keep the last completed epoch (the best one under early stopping, below); a
+            # second Ctrl-C during this wrap-up propagates
+            template.set_weights(self.last_good)
+            warnings.warn(
+                f"Training interrupted by user after {self.n_iter} completed epoch(s); the "
+                "estimator keeps the weights of the last completed epoch.",
+                stacklevel=3,
+            )
         if cbs is not None:
             cbs.on_train_end()
         if p.early_stopping and p.best_weights is not None:
@@ -799,6 +826,7 @@ def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks):
     state = {"iteration": 0}
 
     def on_iteration(intermediate_result):
+        state["accepted"] = np.array(intermediate_result.x, copy=True)
         state["iteration"] += 1
         loss = float(intermediate_result.fun)
         progress.history.append({"loss": loss})
@@ -813,18 +841,27 @@ def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks):
         template.set_weights(init_weights)
         if cbs is not None:
             cbs.on_train_begin()
-        result = minimize(
-            fun,
-            _flat(init_weights[0]),
-            method="L-BFGS-B",
-            jac=True,
-            callback=on_iteration,
-            options={"maxfun": cfg.max_fun, "maxiter": cfg.max_iter, "gtol": cfg.tol},
-        )
+        x0 = _flat(init_weights[0])
+        try:
+            result = minimize(
+                fun,
+                x0,
+                method="L-BFGS-B",
+                jac=True,
+                callback=on_iteration,
+                options={"maxfun": cfg.max_fun, "maxiter": cfg.max_iter, "gtol": cfg.tol},
+            )
+            solution, n_iter = result.x, _check_optimize_result("lbfgs", result, cfg.max_iter)
+        except KeyboardInterrupt:
+            solution, n_iter = state.get("accepted", x0), state["iteration"]
+            warnings.warn(
+                f"Training interrupted by user after {n_iter} L-BFGS iteration(s); the "
+                "estimator keeps the last accepted iterate.",
+                stacklevel=3,
+            )
         if cbs is not None:
             cbs.on_train_end()
-        n_iter = _check_optimize_result("lbfgs", result, cfg.max_iter)
-        fun(result.x)  # loads the solution and its loss parts
+        fun(solution)  # loads the solution and its loss parts
         reported = last["total"] * trainer.report_scale + last["penalty"]
         return template.get_weights(), n_iter, reported / last["sw_sum"]
 
