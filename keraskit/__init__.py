@@ -10,6 +10,7 @@ from .estimators import (
     MLPRegressor,
 )
 from .estimators._persistence import load_estimator as _load_estimator
+from .plotting import plot_history
 
 
 def load(path):
@@ -36,5 +37,6 @@ __all__ = [
     "ConvAutoencoderTransformer",
     "MLPClassifier",
     "MLPRegressor",
+    "plot_history",
     "__version__",
 ]

@@ -291,7 +291,7 @@ class BaseKerasEstimator(BaseEstimator):
             alpha=0.0 if self.solver == "adamw" else self.alpha,
             l1=self.l1,
             smoothing=getattr(self, "label_smoothing", 0.0),
-            verbose=bool(self.verbose),
+            verbose=int(self.verbose),
             incremental=incremental,
             max_fun=self.max_fun,
         )

@@ -30,8 +30,10 @@ TRAINING_PARAMS = """\
         integer gives the same model; no global TensorFlow state is touched.
     tol : float, default=1e-4
         Tolerance of the stopping rule (see ``n_iter_no_change``).
-    verbose : bool, default=False
-        Print scikit-learn's progress lines (``Iteration 1, loss = ...``) to stdout.
+    verbose : int or bool, default=False
+        0 (``False``): silent. 1 (``True``): scikit-learn's lines (``Iteration 1, loss =
+        ...``, ``Validation score: ...``) on stdout. 2: a live progress bar over the epochs
+        with the loss and validation figures (rich).
     warm_start : bool, default=False
         Reuse the previous solution as the starting point of the next ``fit``.
     momentum : float, default=0.9

@@ -474,7 +474,7 @@ class FitConfig:
     alpha: float
     l1: float
     smoothing: float
-    verbose: bool
+    verbose: int
     incremental: bool = False
     max_fun: int = 15000
 
@@ -506,6 +506,38 @@ def dense_chunks(X, rows, dtype):
         part = X[start : start + rows]
         part = part.toarray() if sp.issparse(part) else part
         yield slice(start, start + rows), np.asarray(part, dtype=dtype)
+
+
+class _ProgressBar:
+    """verbose=2: a live progress bar over the epochs with the latest figures (rich)."""
+
+    def __init__(self, total, name):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn(name),
+            MofNCompleteColumn(),
+            BarColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[figures]}"),
+        )
+        self.task = self.progress.add_task(name, total=total, figures="")
+        self.progress.start()
+
+    def update(self, logs):
+        """Advance one epoch and show its figures."""
+        figures = "  ".join(f"{k} {v:.4g}" for k, v in logs.items() if k != "learning_rate")
+        self.progress.update(self.task, advance=1, figures=figures)
+
+    def close(self):
+        """Stop the live display, leaving the final line."""
+        self.progress.stop()
 
 
 class _Loop:
@@ -580,7 +612,7 @@ class _Loop:
         if p.early_stopping:
             score = self.validate(logs)
             p.validation_scores.append(score)
-            if self.cfg.verbose:
+            if self.cfg.verbose == 1:
                 print(f"Validation score: {score:f}")
             p.no_improvement_count = (
                 p.no_improvement_count + 1 if score < p.best_validation_score + tol else 0
@@ -603,11 +635,11 @@ class _Loop:
         )
         if cfg.lr_schedule == "adaptive" and p.learning_rate > 1e-6:
             p.learning_rate /= 5.0
-            if cfg.verbose:
+            if cfg.verbose == 1:
                 print(msg + f" Setting learning rate to {p.learning_rate:f}")
             p.no_improvement_count = 0
             return False
-        if cfg.verbose:
+        if cfg.verbose == 1:
             tail = " Learning rate too small." if cfg.lr_schedule == "adaptive" else ""
             print(msg + tail + " Stopping.")
         return True
@@ -653,10 +685,12 @@ class _Loop:
         p.t += len(self.order)
         p.loss_curve.append(loss)
         logs = {"loss": loss, "learning_rate": p.learning_rate}
-        if cfg.verbose:
+        if cfg.verbose == 1:
             print(f"Iteration {self.n_iter}, loss = {loss:.8f}")
         self.update_no_improvement(logs)
         p.history.append(logs.copy())
+        if self.bar is not None:
+            self.bar.update(logs)
         self.end_of_epoch_lr()
         stop = False
         if cbs is not None:
@@ -670,6 +704,7 @@ class _Loop:
         """Run epochs until a stopping rule fires; return the number of epochs run."""
         cfg, p, template, cbs = self.cfg, self.p, self.trainer.template, self.callbacks
         self.last_good = self.prev_good = template.get_weights()
+        self.bar = _ProgressBar(cfg.max_iter, "epoch") if cfg.verbose >= 2 else None
         if cbs is not None:
             cbs.on_train_begin()
         try:
@@ -693,6 +728,9 @@ class _Loop:
                 "estimator keeps the weights of the last completed epoch.",
                 stacklevel=3,
             )
+        finally:
+            if self.bar is not None:
+                self.bar.close()
         if cbs is not None:
             cbs.on_train_end()
         if p.early_stopping and p.best_weights is not None:
@@ -830,7 +868,7 @@ def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks):
         state["iteration"] += 1
         loss = float(intermediate_result.fun)
         progress.history.append({"loss": loss})
-        if cfg.verbose:
+        if cfg.verbose == 1:
             print(f"Iteration {state['iteration']}, loss = {loss:.8f}")
         if cbs is not None:
             cbs.on_epoch_end(state["iteration"] - 1, {"loss": loss})
