@@ -20,7 +20,7 @@ def _timed_fit(est, X, y):
     return time.perf_counter() - start
 
 
-def _rows():
+def _rows(fitted):
     from sklearn import neural_network as sk
     from sklearn.datasets import load_diabetes, load_digits
     from sklearn.model_selection import train_test_split
@@ -47,10 +47,13 @@ def _rows():
     ]
     for name, est in classifiers:
         seconds = _timed_fit(est, X_tr, y_tr)
+        if name.startswith("keraskit"):
+            fitted[name] = est
         yield "digits (accuracy)", name, est.score(X_te, y_te), seconds, est.n_iter_
     images_tr, images_te = (X.reshape(-1, 8, 8).astype("float32") for X in (X_tr, X_te))
     cnn = keraskit.CNNClassifier(random_state=0)
     seconds = _timed_fit(cnn, images_tr, y_tr)
+    fitted["keraskit CNNClassifier on 8x8 images"] = cnn
     yield (
         "digits (accuracy)",
         "keraskit CNNClassifier on 8x8 images",
@@ -76,7 +79,7 @@ def _rows():
         yield "diabetes (R^2)", name, pipe.score(X_te, y_te), seconds, est.n_iter_
 
 
-def _reconstruction_rows():
+def _reconstruction_rows(fitted):
     from sklearn.datasets import load_digits
     from sklearn.decomposition import PCA
     from sklearn.model_selection import train_test_split
@@ -97,26 +100,58 @@ def _reconstruction_rows():
             random_state=0,
         )
         seconds = _timed_fit(ae, X_tr, None)
+        fitted[f"keraskit AutoencoderTransformer, encoding_dim={k}"] = ae
         yield k, pca_mse, -ae.score(X_te), seconds
 
 
-def main():
-    """Run the tour and print the comparison tables."""
+def _write_plots(fitted, folder):
+    """Learning curves of every fitted keraskit estimator, one PNG each."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("\n(matplotlib is not installed: pip install keraskit[plot] for learning curves)")
+        return
+    from keraskit import plot_history
+
+    os.makedirs(folder, exist_ok=True)
+    print(f"\nLearning curves written to {os.path.abspath(folder)}/:")
+    for name, est in fitted.items():
+        ax = plot_history(est, title=name)
+        slug = "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
+        path = os.path.join(folder, f"{slug}.png")
+        ax.figure.savefig(path, dpi=90, bbox_inches="tight")
+        plt.close(ax.figure)
+        print(f"  {os.path.basename(path)}")
+
+
+def main(folder="keraskit_demo_output"):
+    """Run the tour, print the comparison tables and write learning-curve plots.
+
+    Parameters
+    ----------
+    folder : str, default="keraskit_demo_output"
+        Where the learning-curve PNGs go.
+    """
     import keraskit
 
+    fitted = {}
     print(f"keraskit {keraskit.__version__}: scikit-learn estimators made of Keras networks\n")
     header = f"{'data':<18} {'estimator':<50} {'score':>7} {'fit s':>7} {'epochs':>7}"
     print(header)
     print("-" * len(header))
-    for data, name, score, seconds, epochs in _rows():
+    for data, name, score, seconds, epochs in _rows(fitted):
         print(f"{data:<18} {name:<50} {score:>7.3f} {seconds:>7.2f} {epochs:>7d}")
     print(f"\n{'digits reconstruction':<24} {'PCA MSE':>9} {'autoencoder MSE':>16} {'fit s':>7}")
-    for k, pca_mse, ae_mse, seconds in _reconstruction_rows():
+    for k, pca_mse, ae_mse, seconds in _reconstruction_rows(fitted):
         print(f"{'encoding_dim=' + str(k):<24} {pca_mse:>9.4f} {ae_mse:>16.4f} {seconds:>7.2f}")
     print(
         "\nThe first keraskit fit of each shape includes TensorFlow start-up and graph "
         "compilation;\nlater fits of that shape reuse the compiled graph (see benchmarks/)."
     )
+    _write_plots(fitted, folder)
 
 
 if __name__ == "__main__":

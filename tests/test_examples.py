@@ -22,9 +22,16 @@ def test_example_runs(path, tmp_path):
     assert done.stdout.strip(), "an example must print what it shows"
 
 
-def test_demo_runs():
+def test_demo_runs_and_writes_learning_curves(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "keraskit"], capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "keraskit"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "keraskit MLPClassifier" in done.stdout and "sklearn MLPClassifier" in done.stdout
+    assert "autoencoder MSE" in done.stdout
+    plots = sorted((tmp_path / "keraskit_demo_output").glob("*.png"))
+    assert len(plots) == 5 and all(p.stat().st_size > 5000 for p in plots)
