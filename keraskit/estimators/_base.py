@@ -186,6 +186,18 @@ class BaseKerasEstimator(BaseEstimator):
             self, X, reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32)
         )
 
+    def _init_factor(self):
+        """sklearn's initialisation scale: 2 for logistic activations, else 6 (Glorot)."""
+        return 2.0 if self.activation == "logistic" else 6.0
+
+    def _hidden_sizes(self):
+        """``hidden_layer_sizes`` as a tuple of ints, with sklearn's error for sizes <= 0."""
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        if any(not isinstance(s, Integral) or s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return tuple(int(s) for s in sizes)
+
     def _check_stochastic(self):
         if self.solver not in STOCHASTIC_SOLVERS:
             raise AttributeError(

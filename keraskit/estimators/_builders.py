@@ -346,6 +346,34 @@ class AutoencoderSpec:
 CODE_LAYER = "code"
 
 
+def split_autoencoder(model):
+    """The encoder and decoder of an autoencoder built here, sharing its layers and weights.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A model from :func:`build_autoencoder` or :func:`build_conv_autoencoder`.
+
+    Returns
+    -------
+    encoder : keras.Model
+        Input to the ``code`` layer.
+    decoder : keras.Model
+        Code to reconstruction: the layers after ``code``, applied to a new input.
+    """
+    import keras
+
+    code = model.get_layer(CODE_LAYER)
+    encoder = keras.Model(model.inputs, code.output, name="encoder")
+    layers = model.layers
+    start = [layer.name for layer in layers].index(CODE_LAYER) + 1
+    code_in = keras.Input(code.output.shape[1:], dtype=model.inputs[0].dtype, name="code_in")
+    h = code_in
+    for layer in layers[start:]:
+        h = layer(h)
+    return encoder, keras.Model(code_in, h, name="decoder")
+
+
 def _dense_stack(h, sizes, spec, prefix, layers):
     for i, units in enumerate(sizes):
         h = layers.Dense(units, name=f"{prefix}_{i}", dtype=spec.dtype)(h)

@@ -25,7 +25,7 @@ import tensorflow as tf
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import shuffle as sk_shuffle
 
-from ._builders import CODE_LAYER, OUTPUT_LAYER, build
+from ._builders import CODE_LAYER, OUTPUT_LAYER, build, split_autoencoder
 
 #: How many compiled architectures (and trainers) the process keeps; least recently used go.
 CACHE_SIZE = 32
@@ -141,27 +141,14 @@ class Template:
         self.parts = {"model": self.model}
         self.activity_l1 = float(getattr(spec, "activity_l1", 0.0))
         if CODE_LAYER in [layer.name for layer in self.model.layers]:
-            code = self.model.get_layer(CODE_LAYER).output
-            self.parts["encoder"] = keras.Model(self.model.inputs, code)
-            self.parts["decoder"] = self._decoder()
+            self.parts["encoder"], self.parts["decoder"] = split_autoencoder(self.model)
             if self.activity_l1 > 0:  # the loss needs the code of the same forward pass
+                code = self.model.get_layer(CODE_LAYER).output
                 self.logits_model = keras.Model(
                     self.model.inputs, [self.logits_model.outputs[0], code]
                 )
         self._part_fns = {name: self._compile_part(sub) for name, sub in self.parts.items()}
         self._predict = self._part_fns["model"][2]
-
-    def _decoder(self):
-        """A model from the code to the output, made of the template's own layers."""
-        layers = self.model.layers
-        start = [layer.name for layer in layers].index(CODE_LAYER) + 1
-        code_in = keras.Input(
-            self.model.get_layer(CODE_LAYER).output.shape[1:], dtype=self.spec.dtype, name="code_in"
-        )
-        h = code_in
-        for layer in layers[start:]:
-            h = layer(h)
-        return keras.Model(code_in, h)
 
     def _compile_part(self, sub):
         """Stateless, compiled inference of a (sub)model sharing the template's variables."""

@@ -147,6 +147,12 @@ class _ReconstructionMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         """
         return float(-np.average(self._reconstruction_errors(X), weights=sample_weight))
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.target_tags.required = False
+        return tags
+
     @property
     def _n_features_out(self):
         return self.encoding_dim
@@ -154,24 +160,16 @@ class _ReconstructionMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
     @property
     def encoder_(self):
         """keras.Model: the fitted encoder, sharing the weights of ``model_``."""
-        import keras
+        from ._builders import split_autoencoder
 
-        model = self.model_
-        return keras.Model(model.inputs, model.get_layer("code").output, name="encoder")
+        return split_autoencoder(self.model_)[0]
 
     @property
     def decoder_(self):
         """keras.Model: the fitted decoder, sharing the weights of ``model_``."""
-        import keras
+        from ._builders import split_autoencoder
 
-        model = self.model_
-        layers = model.layers
-        start = [layer.name for layer in layers].index("code") + 1
-        code_in = keras.Input((self.encoding_dim,), dtype=model.inputs[0].dtype)
-        h = code_in
-        for layer in layers[start:]:
-            h = layer(h)
-        return keras.Model(code_in, h, name="decoder")
+        return split_autoencoder(self.model_)[1]
 
 
 class AutoencoderTransformer(_ReconstructionMixin, BaseKerasEstimator):
@@ -261,11 +259,7 @@ class AutoencoderTransformer(_ReconstructionMixin, BaseKerasEstimator):
                 setattr(self, name, value)
 
     def _check_architecture(self):
-        sizes = self.hidden_layer_sizes
-        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
-        if any(not isinstance(s, Integral) or s <= 0 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
-        return tuple(int(s) for s in sizes)
+        return self._hidden_sizes()
 
     def _validate_fit_data(self, X, y, reset):
         X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
@@ -288,15 +282,6 @@ class AutoencoderTransformer(_ReconstructionMixin, BaseKerasEstimator):
             activity_l1=float(self.activity_l1),
             dtype=dtype,
         )
-
-    def _init_factor(self):
-        return 2.0 if self.activation == "logistic" else 6.0
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.target_tags.required = False
-        return tags
 
 
 _CONV_AE_PARAMS = """\
@@ -450,12 +435,3 @@ class ConvAutoencoderTransformer(_ReconstructionMixin, ShapedInputMixin, BaseKer
             dropout=float(self.dropout),
             dtype=dtype,
         )
-
-    def _init_factor(self):
-        return 2.0 if self.activation == "logistic" else 6.0
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
-        tags.target_tags.required = False
-        return tags

@@ -277,9 +277,6 @@ class _BaseCNN(ShapedInputMixin, BaseKerasEstimator):
         cnn_plan(spec)  # raises a clear ValueError if the input is too small to build
         return spec
 
-    def _init_factor(self):
-        return 2.0 if self.activation == "logistic" else 6.0
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False

@@ -40,11 +40,7 @@ class _BaseMLP(BaseKerasEstimator):
     }
 
     def _check_architecture(self):
-        sizes = self.hidden_layer_sizes
-        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
-        if any(not isinstance(s, Integral) or s <= 0 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
-        return tuple(int(s) for s in sizes)
+        return self._hidden_sizes()
 
     def _arch_spec(self, X, n_outputs, dtype):
         hidden = self._check_architecture()
@@ -59,9 +55,6 @@ class _BaseMLP(BaseKerasEstimator):
             batch_normalization=bool(self.batch_normalization),
             dtype=dtype,
         )
-
-    def _init_factor(self):
-        return 2.0 if self.activation == "logistic" else 6.0
 
     def _dense_pairs(self):
         from ._training import get_template
