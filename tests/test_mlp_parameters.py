@@ -446,3 +446,50 @@ def test_max_iter_bounds_the_epochs(digits):
         assert (
             _fit(MLPClassifier((8,), max_iter=max_iter, random_state=0), X, y).n_iter_ == max_iter
         )
+
+
+def test_nadam_and_adagrad_start_from_their_own_initial_state(digits):
+    from keraskit.estimators import _training
+
+    X, y = digits
+    for solver in ("nadam", "adagrad"):
+        est = _fit(MLPClassifier((8,), solver=solver, max_iter=1, random_state=0), X, y)
+        trainer = _training.get_trainer(est._arch, est._train_spec())
+        fresh = trainer._fresh_state
+        assert any(np.any(a != 0) for a in fresh), solver  # u_product=1, accumulators=0.1
+        trainer.reset_optimizer()
+        for v, a in zip(trainer.optimizer.variables, fresh, strict=True):
+            np.testing.assert_array_equal(v.numpy(), a)
+
+
+def test_callbacks_can_change_the_learning_rate_at_epoch_end(digits):
+    X, y = digits
+    plateau = keras.callbacks.ReduceLROnPlateau(
+        monitor="loss", patience=0, min_delta=10.0, factor=0.5
+    )
+    est = _fit(MLPClassifier((8,), max_iter=3, random_state=0, callbacks=[plateau]), X, y)
+    # epoch 1 sets the reference loss; no 10.0 improvement after epoch 2 halves the rate
+    np.testing.assert_allclose(est.history_["learning_rate"], [1e-3, 1e-3, 5e-4], rtol=1e-6)
+
+
+def test_partial_fit_continues_across_dtypes_and_solvers(digits):
+    X, y = digits
+    est = MLPClassifier((8,), solver="sgd", random_state=0)
+    est.partial_fit(X, y, classes=np.arange(10))
+    est.partial_fit(X.astype(np.float32), y)  # the float64 network carries on
+    assert est.coefs_[0].dtype == np.float64 and len(est.loss_curve_) == 2
+    est.set_params(solver="adagrad")
+    est.partial_fit(X, y)  # a new solver starts from its own fresh state, not sgd's buffers
+    assert np.isfinite(est.loss_curve_).all() and len(est.loss_curve_) == 3
+
+
+def test_lbfgs_refuses_random_objectives(digits):
+    from keraskit import AutoencoderTransformer, CNNClassifier
+
+    X, y = digits
+    with pytest.raises(ValueError, match="batch_normalization=True makes the objective"):
+        MLPClassifier(solver="lbfgs", batch_normalization=True).fit(X, y)
+    with pytest.raises(ValueError, match="noise_std=0.1 makes the objective"):
+        AutoencoderTransformer(solver="lbfgs", noise_std=0.1).fit(X)
+    with pytest.raises(ValueError, match="rotation=10.0 makes the objective"):
+        CNNClassifier(solver="lbfgs", rotation=10.0).fit(X.reshape(-1, 8, 8), y)

@@ -115,7 +115,7 @@ def test_unknown_class_and_altered_weights_are_refused(saved, tmp_path):
         tmp_path / "swapped.kk",
         replace=lambda item, data: foreign_model if item == "model.keras" else data,
     )
-    with pytest.raises(ValueError, match="do not match the architecture"):
+    with pytest.raises(ValueError, match="differ from the weights stored|do not match the arch"):
         keraskit.load(tmp_path / "swapped.kk")
 
 
@@ -131,3 +131,28 @@ def test_callbacks_cannot_be_saved_silently(tmp_path):
     est = keraskit.MLPClassifier(callbacks=[keras.callbacks.TerminateOnNaN()])
     with pytest.raises(TypeError, match="callbacks=None"):
         est.save(tmp_path / "cb.kk")
+
+
+def test_round_trips_keep_seed_states_class_weights_and_early_stopping(tmp_path):
+    """Dropout seeds, dict class weights and early-stopping history survive save and pickle."""
+    from keraskit import MLPClassifier
+
+    _, _, X, y = CASES[0]
+    est = MLPClassifier(
+        (8,),
+        dropout=0.3,
+        early_stopping=True,
+        class_weight={0: 1, 1: 2, 2: 1},
+        max_iter=4,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    est.save(tmp_path / "es.kk")
+    for restored in (keraskit.load(tmp_path / "es.kk"), pickle.loads(pickle.dumps(est))):
+        assert restored.class_weight == {0: 1, 1: 2, 2: 1}
+        assert restored._progress.validation_scores == est._progress.validation_scores
+        assert restored._progress.best_validation_score == est._progress.best_validation_score
+        for a, b in zip(restored._weights[1], est._weights[1], strict=True):  # seed states
+            np.testing.assert_array_equal(a, b)

@@ -25,6 +25,7 @@ from ._persistence import FORMAT_VERSION, model_from_bytes, model_to_bytes
 
 STOCHASTIC_SOLVERS = {"sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad"}
 SOLVERS = STOCHASTIC_SOLVERS | {"lbfgs"}
+_AUGMENTATIONS = ("flip", "rotation", "translation", "zoom", "contrast", "shift", "scale")
 _STOCHASTIC_ONLY = ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_")
 ACTIVATIONS = {
     "identity",
@@ -135,6 +136,8 @@ class BaseKerasEstimator(BaseEstimator):
         self._check_solver_options(incremental)
         first = not hasattr(self, "_weights") or not (self.warm_start or incremental)
         X, y = self._validate_fit_data(X, y, first)
+        if not first and X.dtype != np.dtype(self._arch.dtype):
+            X = X.astype(self._arch.dtype)  # continue in the network's dtype, as sklearn does
         Y = self._head.prepare(self, y, first, incremental)
         sw = self._fit_sample_weight(sample_weight, X, y)
         dtype = "float32" if X.dtype == np.float32 else "float64"
@@ -212,11 +215,18 @@ class BaseKerasEstimator(BaseEstimator):
     def _check_solver_options(self, incremental):
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
-        if self.solver == "lbfgs" and self.dropout > 0:
+        if self.solver != "lbfgs":
+            return
+        random_parts = {"dropout": self.dropout, "noise_std": getattr(self, "noise_std", 0.0)}
+        random_parts.update({k: getattr(self, k, 0.0) for k in _AUGMENTATIONS})
+        random_parts["batch_normalization"] = self.batch_normalization
+        used = {k: v for k, v in random_parts.items() if v not in (0, 0.0, None, False)}
+        if used:
+            name, value = next(iter(used.items()))
             raise ValueError(
-                f"dropout={self.dropout} makes the objective random, which L-BFGS cannot "
-                "minimise; use dropout=0 with solver='lbfgs' or a stochastic solver "
-                "('adam', 'sgd', ...)."
+                f"{name}={value!r} makes the objective random or batch-dependent, which "
+                "L-BFGS cannot minimise; turn it off with solver='lbfgs' or use a "
+                "stochastic solver ('adam', 'sgd', ...)."
             )
 
     def _fit_sample_weight(self, sample_weight, X, y):
@@ -402,8 +412,9 @@ class BaseKerasEstimator(BaseEstimator):
         state = dict(super().__getstate__())  # object.__getstate__ returns __dict__ itself
         state.pop("_runtime", None)
         if "_weights" in state:
+            # the model travels as a .keras archive; the weight arrays travel too, because
+            # the archive does not keep seed-generator states (dropout, noise, augmentation)
             state["_keras_bytes"] = model_to_bytes(self.model_)
-            del state["_weights"]
         state["_keraskit_format"] = FORMAT_VERSION
         return state
 
@@ -420,10 +431,11 @@ class BaseKerasEstimator(BaseEstimator):
         self._runtime = _Runtime()
         if data is not None:
             model = model_from_bytes(data)
-            self._weights = (
-                [v.numpy() for v in model.trainable_variables],
-                [v.numpy() for v in model.non_trainable_variables],
-            )
+            if "_weights" not in state:  # written before the arrays travelled too
+                self._weights = (
+                    [v.numpy() for v in model.trainable_variables],
+                    [v.numpy() for v in model.non_trainable_variables],
+                )
             self._runtime.model = model
 
     def __sklearn_tags__(self):

@@ -515,6 +515,10 @@ def build_conv_autoencoder(spec):
             )
         else:
             sizes.append(None)
+        if spec.dropout > 0:
+            h = layers.Dropout(spec.dropout, seed=10 + i, name=f"encoder_dropout_{i}", dtype=dtype)(
+                h
+            )
     feature_shape = tuple(h.shape[1:])
     h = layers.Flatten(name="flatten", dtype=dtype)(h)
     h = layers.Dense(spec.encoding_dim, name=CODE_LAYER, dtype=dtype)(h)

@@ -81,6 +81,7 @@ def _registry():
         _builders.AutoencoderSpec,
         _builders.ConvAutoencoderSpec,
         _training.Progress,
+        _training.TrainSpec,
     ]
     return {c.__name__: c for c in estimators}, {c.__name__: c for c in dataclasses}
 
@@ -107,6 +108,13 @@ class _Encoder:
             return {"__tuple__": items} if isinstance(value, tuple) else items
         if isinstance(value, dict) and all(isinstance(k, str) for k in value):
             return {"__dict__": {k: self.encode(v, f"{where}.{k}") for k, v in value.items()}}
+        if isinstance(value, dict):  # e.g. class_weight={0: 1, 1: 5}
+            return {
+                "__items__": [
+                    [self.encode(k, where), self.encode(v, f"{where}[{k!r}]")]
+                    for k, v in value.items()
+                ]
+            }
         if isinstance(value, np.ndarray):
             if value.dtype == object:
                 return {"__objects__": [self.encode(v, where) for v in value.tolist()]}
@@ -152,6 +160,8 @@ def _decode(value, arrays, dataclasses_by_name):
         return tuple(dec(v) for v in value["__tuple__"])
     if "__dict__" in value:
         return {k: dec(v) for k, v in value["__dict__"].items()}
+    if "__items__" in value:
+        return {dec(k): dec(v) for k, v in value["__items__"]}
     if "__objects__" in value:
         out = np.empty(len(value["__objects__"]), dtype=object)
         out[:] = [dec(v) for v in value["__objects__"]]
@@ -197,7 +207,8 @@ def save_estimator(est, path):
     if name not in estimators:
         raise TypeError(f"{name} is not a keraskit estimator that save() knows.")
     encoder = _Encoder(dataclasses_by_name)
-    state = {k: v for k, v in vars(est).items() if k not in ("_runtime", "_weights")}
+    # _weights go to the npz too: a .keras archive does not keep seed-generator states
+    state = {k: v for k, v in vars(est).items() if k != "_runtime"}
     state.pop("_sklearn_output_config", None)
     document = {
         "format": FORMAT_VERSION,
@@ -290,6 +301,17 @@ def _attach_model(est, data, path):
         [v.numpy() for v in model.trainable_variables],
         [v.numpy() for v in model.non_trainable_variables],
     )
+    stored = getattr(est, "_weights", None)
+    if stored is not None:  # the npz copy also carries seed states; both must agree
+        same = len(stored[0]) == len(weights[0]) and all(
+            np.array_equal(a, b) for a, b in zip(stored[0], weights[0], strict=True)
+        )
+        if not same:
+            raise ValueError(
+                f"Refusing to load {path}: the model's weights differ from the weights "
+                "stored beside them (the file was altered)."
+            )
+        weights = (list(stored[0]), list(stored[1]))
     template = get_template(est._arch)
     expected = [
         [tuple(v.shape) for v in part] for part in (template.trainable, template.non_trainable)

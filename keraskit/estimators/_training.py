@@ -239,6 +239,9 @@ class Trainer:
         # explicit signatures: one trace per trainer, whatever the data size or hyperparameters
         if self.optimizer is not None:
             self.optimizer.build(template.trainable)
+            # Nadam's u_product starts at 1 and Adagrad's accumulators at 0.1: keep the
+            # freshly built values to reset to, not zeros
+            self._fresh_state = self.get_optimizer_state()
             self._epoch = tf.function(self._epoch_impl, input_signature=[x, y, w, *idx, *scalars])
             self._step = tf.function(self._train_step, input_signature=[x, y, w, *scalars])
         else:
@@ -332,9 +335,8 @@ class Trainer:
         return penalty, self._flat_grad(penalty, tape)
 
     def reset_optimizer(self):
-        """Zero the optimizer state (iterations, moments) for a new fit."""
-        for v in self.optimizer.variables:
-            v.assign(tf.zeros(v.shape, v.dtype))
+        """Put the optimizer back in its freshly built state for a new fit."""
+        self.set_optimizer_state(self._fresh_state)
 
     def get_optimizer_state(self):
         """The optimizer's variables as numpy copies (to continue with ``partial_fit``)."""
@@ -438,9 +440,10 @@ class Progress:
     t: int = 0
     history: list = field(default_factory=list)
     optimizer_state: list | None = None
+    optimizer_spec: object = None
 
     def __post_init__(self):
-        if self.early_stopping:
+        if self.early_stopping and self.validation_scores is None:  # new, not restored
             self.validation_scores = []
             self.best_validation_score = -np.inf
             self.best_loss = None
@@ -683,6 +686,7 @@ class _Loop:
         if cbs is not None:
             cbs.on_epoch_end(self.n_iter - 1, logs)
             stop = bool(getattr(template.model, "stop_training", False))
+            p.learning_rate = float(opt_lr.numpy())  # e.g. ReduceLROnPlateau
         if p.no_improvement_count > cfg.n_iter_no_change:
             stop = self.trigger_stopping() or stop
         return stop
@@ -768,7 +772,8 @@ def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng):
     template = trainer.template
     with template.lock:
         template.set_weights(init_weights)
-        if cfg.incremental and progress.optimizer_state is not None:
+        same_optimizer = progress.optimizer_spec == trainer.spec
+        if cfg.incremental and progress.optimizer_state is not None and same_optimizer:
             trainer.set_optimizer_state(progress.optimizer_state)
         else:
             trainer.reset_optimizer()
@@ -776,6 +781,7 @@ def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng):
         loop = _Loop(trainer, data, cfg, progress, score_fn, cbs, rng)
         n_iter = loop.run()
         progress.optimizer_state = trainer.get_optimizer_state()
+        progress.optimizer_spec = trainer.spec
         return template.get_weights(), n_iter
 
 
@@ -847,8 +853,7 @@ def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks):
         loss = (total + float(penalty)) / sw_sum
         return loss, (grad + g_pen.numpy()).astype(np.float64) / sw_sum
 
-    cbs = _callback_list(trainer, callbacks)
-    state = {"iteration": 0}
+    state = {"iteration": 0, "cbs": None}
 
     def on_iteration(intermediate_result):
         state["accepted"] = np.array(intermediate_result.x, copy=True)
@@ -857,6 +862,7 @@ def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks):
         progress.history.append({"loss": loss})
         if cfg.verbose == 1:
             print(f"Iteration {state['iteration']}, loss = {loss:.8f}")
+        cbs = state["cbs"]
         if cbs is not None:
             cbs.on_epoch_end(state["iteration"] - 1, {"loss": loss})
             if getattr(template.model, "stop_training", False):
@@ -864,6 +870,7 @@ def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks):
 
     with template.lock:
         template.set_weights(init_weights)
+        cbs = state["cbs"] = _callback_list(trainer, callbacks)
         if cbs is not None:
             cbs.on_train_begin()
         x0 = _flat(init_weights[0])
