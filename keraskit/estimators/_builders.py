@@ -88,7 +88,7 @@ def build_mlp(spec):
     inputs = keras.Input((spec.n_features,), dtype=dtype, name="X")
     h = inputs
     for i, units in enumerate(spec.hidden_layer_sizes):
-        h = keras.layers.Dense(units, name=f"hidden_{i}", dtype=dtype)(h)
+        h = _zero_init(keras.layers.Dense)(units, name=f"hidden_{i}", dtype=dtype)(h)
         if spec.batch_normalization:
             h = keras.layers.BatchNormalization(momentum=0.9, name=f"batchnorm_{i}", dtype=dtype)(h)
         h = keras.layers.Activation(
@@ -96,7 +96,7 @@ def build_mlp(spec):
         )(h)
         if spec.dropout > 0:
             h = keras.layers.Dropout(spec.dropout, seed=i, name=f"dropout_{i}", dtype=dtype)(h)
-    logits = keras.layers.Dense(spec.n_outputs, name="logits", dtype=dtype)(h)
+    logits = _zero_init(keras.layers.Dense)(spec.n_outputs, name="logits", dtype=dtype)(h)
     outputs = keras.layers.Activation(
         KERAS_ACTIVATIONS[spec.out_activation], name=OUTPUT_LAYER, dtype=dtype
     )(logits)
@@ -217,7 +217,7 @@ def cnn_plan(spec):
 
 def _conv_block(h, spec, i, filters, pools, layers):
     rank = len(spec.input_shape) - 1
-    conv = layers.Conv1D if rank == 1 else layers.Conv2D
+    conv = _zero_init(layers.Conv1D if rank == 1 else layers.Conv2D)
     dtype = spec.dtype
     shortcut = h
     for j in range(spec.convs_per_block):
@@ -285,7 +285,7 @@ def build_cnn(spec):
     if spec.dropout > 0:
         h = layers.Dropout(spec.dropout, seed=100, name="dropout_features", dtype=dtype)(h)
     for i, units in enumerate(spec.dense_layer_sizes):
-        h = layers.Dense(units, name=f"dense_{i}", dtype=dtype)(h)
+        h = _zero_init(layers.Dense)(units, name=f"dense_{i}", dtype=dtype)(h)
         if spec.batch_normalization:
             h = layers.BatchNormalization(momentum=0.9, name=f"dense_batchnorm_{i}", dtype=dtype)(h)
         h = layers.Activation(
@@ -293,7 +293,7 @@ def build_cnn(spec):
         )(h)
         if spec.dropout > 0:
             h = layers.Dropout(spec.dropout, seed=101 + i, name=f"dropout_{i}", dtype=dtype)(h)
-    logits = layers.Dense(spec.n_outputs, name="logits", dtype=dtype)(h)
+    logits = _zero_init(layers.Dense)(spec.n_outputs, name="logits", dtype=dtype)(h)
     outputs = layers.Activation(
         KERAS_ACTIVATIONS[spec.out_activation], name=OUTPUT_LAYER, dtype=dtype
     )(logits)
@@ -346,6 +346,14 @@ class AutoencoderSpec:
 CODE_LAYER = "code"
 
 
+def _zero_init(layer_class):
+    """``layer_class`` with zero kernels: keraskit draws every weight itself, and Keras'
+    default initializers would otherwise draw seeds from Python's global ``random``."""
+    from functools import partial
+
+    return partial(layer_class, kernel_initializer="zeros")
+
+
 def split_autoencoder(model):
     """The encoder and decoder of an autoencoder built here, sharing its layers and weights.
 
@@ -376,7 +384,7 @@ def split_autoencoder(model):
 
 def _dense_stack(h, sizes, spec, prefix, layers):
     for i, units in enumerate(sizes):
-        h = layers.Dense(units, name=f"{prefix}_{i}", dtype=spec.dtype)(h)
+        h = _zero_init(layers.Dense)(units, name=f"{prefix}_{i}", dtype=spec.dtype)(h)
         if spec.batch_normalization:
             h = layers.BatchNormalization(
                 momentum=0.9, name=f"{prefix}_batchnorm_{i}", dtype=spec.dtype
@@ -413,9 +421,9 @@ def build_autoencoder(spec):
     if spec.noise_std > 0:
         h = layers.GaussianNoise(spec.noise_std, seed=0, name="noise", dtype=dtype)(h)
     h = _dense_stack(h, spec.hidden_layer_sizes, spec, "encoder", layers)
-    h = layers.Dense(spec.encoding_dim, name=CODE_LAYER, dtype=dtype)(h)
+    h = _zero_init(layers.Dense)(spec.encoding_dim, name=CODE_LAYER, dtype=dtype)(h)
     h = _dense_stack(h, spec.hidden_layer_sizes[::-1], spec, "decoder", layers)
-    logits = layers.Dense(spec.n_features, name="logits", dtype=dtype)(h)
+    logits = _zero_init(layers.Dense)(spec.n_features, name="logits", dtype=dtype)(h)
     outputs = layers.Activation(
         KERAS_ACTIVATIONS[spec.out_activation], name=OUTPUT_LAYER, dtype=dtype
     )(logits)
@@ -497,8 +505,8 @@ def build_conv_autoencoder(spec):
 
     layers, dtype = keras.layers, spec.dtype
     rank = len(spec.input_shape) - 1
-    conv = layers.Conv1D if rank == 1 else layers.Conv2D
-    conv_t = layers.Conv1DTranspose if rank == 1 else layers.Conv2DTranspose
+    conv = _zero_init(layers.Conv1D if rank == 1 else layers.Conv2D)
+    conv_t = _zero_init(layers.Conv1DTranspose if rank == 1 else layers.Conv2DTranspose)
     names = {"max": "MaxPooling", "average": "AveragePooling"}
     inputs = keras.Input(spec.input_shape, dtype=dtype, name="X")
     h = inputs
@@ -521,8 +529,8 @@ def build_conv_autoencoder(spec):
             )
     feature_shape = tuple(h.shape[1:])
     h = layers.Flatten(name="flatten", dtype=dtype)(h)
-    h = layers.Dense(spec.encoding_dim, name=CODE_LAYER, dtype=dtype)(h)
-    h = layers.Dense(int(np.prod(feature_shape)), name="decoder_dense", dtype=dtype)(h)
+    h = _zero_init(layers.Dense)(spec.encoding_dim, name=CODE_LAYER, dtype=dtype)(h)
+    h = _zero_init(layers.Dense)(int(np.prod(feature_shape)), name="decoder_dense", dtype=dtype)(h)
     h = layers.Activation(
         KERAS_ACTIVATIONS[spec.activation], name="decoder_dense_act", dtype=dtype
     )(h)

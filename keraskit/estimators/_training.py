@@ -12,7 +12,6 @@ learning rate, ``alpha``, ``l1``, label smoothing, batch size) is a tensor argum
 
 from __future__ import annotations
 
-import random
 import threading
 import warnings
 from collections import OrderedDict
@@ -353,26 +352,12 @@ _trainers: OrderedDict = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _keeping_global_random_state(make):
-    """Run ``make`` and restore Python's and NumPy's global random state afterwards.
-
-    Building and tracing Keras/TensorFlow objects draws from Python's ``random``; the
-    user's own code must not see that.
-    """
-    python_state, numpy_state = random.getstate(), np.random.get_state()  # noqa: NPY002
-    try:
-        return make()
-    finally:
-        random.setstate(python_state)
-        np.random.set_state(numpy_state)  # noqa: NPY002
-
-
 def _cached(cache, key, make):
     with _cache_lock:
         if key in cache:
             cache.move_to_end(key)
             return cache[key]
-    value = _keeping_global_random_state(make)
+    value = make()
     with _cache_lock:
         value = cache.setdefault(key, value)
         cache.move_to_end(key)
