@@ -132,7 +132,7 @@ class BaseKerasEstimator(BaseEstimator):
     def _fit_unsafe(self, X, y, sample_weight, incremental):
         from . import _training
 
-        self._check_architecture()
+        architecture = self._check_architecture()
         self._check_solver_options(incremental)
         first = not hasattr(self, "_weights") or not (self.warm_start or incremental)
         X, y = self._validate_fit_data(X, y, first)
@@ -141,7 +141,7 @@ class BaseKerasEstimator(BaseEstimator):
         Y = self._head.prepare(self, y, first, incremental)
         sw = self._fit_sample_weight(sample_weight, X, y)
         dtype = "float32" if X.dtype == np.float32 else "float64"
-        arch = self._arch_spec(X, Y.shape[1], dtype)
+        arch = self._arch_spec(X, Y.shape[1], dtype, architecture)
         trainer = _training.get_trainer(arch, self._train_spec())
         rng = check_random_state(self.random_state)
         if first:

@@ -67,6 +67,32 @@ class MLPSpec:
     dtype: str = "float32"
 
 
+def _dense_stack(h, sizes, spec, prefix, layers):
+    """Dense -> [batch norm] -> activation -> [dropout], once per size."""
+    for i, units in enumerate(sizes):
+        h = _zero_init(layers.Dense)(units, name=f"{prefix}_{i}", dtype=spec.dtype)(h)
+        if spec.batch_normalization:
+            h = layers.BatchNormalization(
+                momentum=0.9, name=f"{prefix}_batchnorm_{i}", dtype=spec.dtype
+            )(h)
+        h = layers.Activation(
+            KERAS_ACTIVATIONS[spec.activation], name=f"{prefix}_activation_{i}", dtype=spec.dtype
+        )(h)
+        if spec.dropout > 0:
+            h = layers.Dropout(
+                spec.dropout, seed=i, name=f"{prefix}_dropout_{i}", dtype=spec.dtype
+            )(h)
+    return h
+
+
+def _output_head(h, spec, n_outputs, layers):
+    """The ``logits`` dense layer and the ``output_activation`` the engine trains through."""
+    logits = _zero_init(layers.Dense)(n_outputs, name="logits", dtype=spec.dtype)(h)
+    return layers.Activation(
+        KERAS_ACTIVATIONS[spec.out_activation], name=OUTPUT_LAYER, dtype=spec.dtype
+    )(logits)
+
+
 def build_mlp(spec):
     """Build the uncompiled Keras model of an MLP.
 
@@ -84,22 +110,9 @@ def build_mlp(spec):
     """
     import keras  # imported here so that importing keraskit does not start TensorFlow
 
-    dtype = spec.dtype
-    inputs = keras.Input((spec.n_features,), dtype=dtype, name="X")
-    h = inputs
-    for i, units in enumerate(spec.hidden_layer_sizes):
-        h = _zero_init(keras.layers.Dense)(units, name=f"hidden_{i}", dtype=dtype)(h)
-        if spec.batch_normalization:
-            h = keras.layers.BatchNormalization(momentum=0.9, name=f"batchnorm_{i}", dtype=dtype)(h)
-        h = keras.layers.Activation(
-            KERAS_ACTIVATIONS[spec.activation], name=f"activation_{i}", dtype=dtype
-        )(h)
-        if spec.dropout > 0:
-            h = keras.layers.Dropout(spec.dropout, seed=i, name=f"dropout_{i}", dtype=dtype)(h)
-    logits = _zero_init(keras.layers.Dense)(spec.n_outputs, name="logits", dtype=dtype)(h)
-    outputs = keras.layers.Activation(
-        KERAS_ACTIVATIONS[spec.out_activation], name=OUTPUT_LAYER, dtype=dtype
-    )(logits)
+    inputs = keras.Input((spec.n_features,), dtype=spec.dtype, name="X")
+    h = _dense_stack(inputs, spec.hidden_layer_sizes, spec, "hidden", keras.layers)
+    outputs = _output_head(h, spec, spec.n_outputs, keras.layers)
     return keras.Model(inputs, outputs, name="mlp")
 
 
@@ -284,19 +297,8 @@ def build_cnn(spec):
         h = getattr(layers, f"Global{kind}Pooling{rank}D")(name="global_pool", dtype=dtype)(h)
     if spec.dropout > 0:
         h = layers.Dropout(spec.dropout, seed=100, name="dropout_features", dtype=dtype)(h)
-    for i, units in enumerate(spec.dense_layer_sizes):
-        h = _zero_init(layers.Dense)(units, name=f"dense_{i}", dtype=dtype)(h)
-        if spec.batch_normalization:
-            h = layers.BatchNormalization(momentum=0.9, name=f"dense_batchnorm_{i}", dtype=dtype)(h)
-        h = layers.Activation(
-            KERAS_ACTIVATIONS[spec.activation], name=f"dense_activation_{i}", dtype=dtype
-        )(h)
-        if spec.dropout > 0:
-            h = layers.Dropout(spec.dropout, seed=101 + i, name=f"dropout_{i}", dtype=dtype)(h)
-    logits = _zero_init(layers.Dense)(spec.n_outputs, name="logits", dtype=dtype)(h)
-    outputs = layers.Activation(
-        KERAS_ACTIVATIONS[spec.out_activation], name=OUTPUT_LAYER, dtype=dtype
-    )(logits)
+    h = _dense_stack(h, spec.dense_layer_sizes, spec, "dense", layers)
+    outputs = _output_head(h, spec, spec.n_outputs, layers)
     return keras.Model(inputs, outputs, name="cnn")
 
 
@@ -382,23 +384,6 @@ def split_autoencoder(model):
     return encoder, keras.Model(code_in, h, name="decoder")
 
 
-def _dense_stack(h, sizes, spec, prefix, layers):
-    for i, units in enumerate(sizes):
-        h = _zero_init(layers.Dense)(units, name=f"{prefix}_{i}", dtype=spec.dtype)(h)
-        if spec.batch_normalization:
-            h = layers.BatchNormalization(
-                momentum=0.9, name=f"{prefix}_batchnorm_{i}", dtype=spec.dtype
-            )(h)
-        h = layers.Activation(
-            KERAS_ACTIVATIONS[spec.activation], name=f"{prefix}_activation_{i}", dtype=spec.dtype
-        )(h)
-        if spec.dropout > 0:
-            h = layers.Dropout(
-                spec.dropout, seed=i, name=f"{prefix}_dropout_{i}", dtype=spec.dtype
-            )(h)
-    return h
-
-
 def build_autoencoder(spec):
     """Build the uncompiled Keras model of a dense autoencoder.
 
@@ -423,10 +408,7 @@ def build_autoencoder(spec):
     h = _dense_stack(h, spec.hidden_layer_sizes, spec, "encoder", layers)
     h = _zero_init(layers.Dense)(spec.encoding_dim, name=CODE_LAYER, dtype=dtype)(h)
     h = _dense_stack(h, spec.hidden_layer_sizes[::-1], spec, "decoder", layers)
-    logits = _zero_init(layers.Dense)(spec.n_features, name="logits", dtype=dtype)(h)
-    outputs = layers.Activation(
-        KERAS_ACTIVATIONS[spec.out_activation], name=OUTPUT_LAYER, dtype=dtype
-    )(logits)
+    outputs = _output_head(h, spec, spec.n_features, layers)
     return keras.Model(inputs, outputs, name="autoencoder")
 
 

@@ -269,10 +269,10 @@ class AutoencoderTransformer(_ReconstructionMixin, BaseKerasEstimator):
     def _validate_predict_data(self, X):
         return validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
 
-    def _arch_spec(self, X, n_outputs, dtype):
+    def _arch_spec(self, X, n_outputs, dtype, hidden):
         return AutoencoderSpec(
             n_features=X.shape[1],
-            hidden_layer_sizes=self._check_architecture(),
+            hidden_layer_sizes=hidden,
             encoding_dim=int(self.encoding_dim),
             activation=self.activation,
             out_activation=self.out_activation_,
@@ -419,10 +419,10 @@ class ConvAutoencoderTransformer(_ReconstructionMixin, ShapedInputMixin, BaseKer
         X = validate_data(self, X, reset=False, allow_nd=True, dtype=(np.float64, np.float32))
         return self._to_samples(X, fitting=False)
 
-    def _arch_spec(self, X, n_outputs, dtype):
+    def _arch_spec(self, X, n_outputs, dtype, filters):
         return ConvAutoencoderSpec(
             input_shape=self.input_shape_,
-            conv_filters=self._check_architecture(),
+            conv_filters=filters,
             kernel_size=int(self.kernel_size),
             pooling=self.pooling,
             upsampling=self.upsampling,

@@ -260,8 +260,7 @@ class _BaseCNN(ShapedInputMixin, BaseKerasEstimator):
         X = validate_data(self, X, reset=False, allow_nd=True, dtype=(np.float64, np.float32))
         return self._to_samples(X, fitting=False)
 
-    def _arch_spec(self, X, n_outputs, dtype):
-        arch = self._check_architecture()
+    def _arch_spec(self, X, n_outputs, dtype, arch):
         rank = len(self.input_shape_) - 1
         spec = CNNSpec(
             input_shape=self.input_shape_,

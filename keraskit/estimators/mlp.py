@@ -42,8 +42,7 @@ class _BaseMLP(BaseKerasEstimator):
     def _check_architecture(self):
         return self._hidden_sizes()
 
-    def _arch_spec(self, X, n_outputs, dtype):
-        hidden = self._check_architecture()
+    def _arch_spec(self, X, n_outputs, dtype, hidden):
         self.n_layers_ = len(hidden) + 2
         return MLPSpec(
             n_features=X.shape[1],
