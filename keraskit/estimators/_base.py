@@ -159,7 +159,7 @@ class BaseKerasEstimator(BaseEstimator):
             self._set_fitted(arch, weights, progress, n_iter, lbfgs_loss=loss)
             return self
         data = self._split(X, Y, sw, rng)
-        cfg = self._fit_config(data.X.shape[0], incremental)
+        cfg = self._fit_config(data.n_train, incremental)
         score_fn = None
         if data.X_val is not None:
             score_fn = self._head.score_fn(self, data.Y_val, data.sw_val)
@@ -275,15 +275,20 @@ class BaseKerasEstimator(BaseEstimator):
         if not self._uses_validation():
             return FitData(X, Y, sw)
         stratify = self._head.stratify(Y)
-        X_tr, X_val, Y_tr, Y_val, sw_tr, sw_val = train_test_split(
-            X, Y, sw, random_state=rng, test_size=self.validation_fraction, stratify=stratify
+        # split row indices, not the data: the same partition as splitting X itself, without
+        # copying X (the training rows are gathered batch by batch)
+        train, val = train_test_split(
+            np.arange(X.shape[0]),
+            random_state=rng,
+            test_size=self.validation_fraction,
+            stratify=stratify,
         )
-        if X_val.shape[0] < 2:
+        if len(val) < 2:
             raise ValueError(
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
-        return FitData(X_tr, Y_tr, sw_tr, X_val, Y_val, sw_val)
+        return FitData(X, Y, sw, X[val], Y[val], sw[val], rows=train)
 
     def _fit_config(self, n_samples, incremental):
         from ._training import FitConfig
@@ -359,7 +364,8 @@ class BaseKerasEstimator(BaseEstimator):
         """Network (or sub-network) outputs for already validated ``X``."""
         from ._training import get_template
 
-        out = get_template(self._arch).predict(self._weight_tensors(), X, part=part)
+        template = get_template(self._arch)
+        out = template.predict(self._weights, self._weight_tensors, X, part=part)
         if not np.isfinite(out).all():
             warnings.warn(
                 "The network produced non-finite outputs (NaN or infinity): its weights or "

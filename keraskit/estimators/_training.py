@@ -25,11 +25,17 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import shuffle as sk_shuffle
 
 from ._builders import CODE_LAYER, OUTPUT_LAYER, build, split_autoencoder
+from ._fastpath import numpy_forward
 
 #: How many compiled architectures (and trainers) the process keeps; least recently used go.
 CACHE_SIZE = 32
 #: Rows per call of the inference function; bounds memory on large inputs.
 PREDICT_CHUNK = 16384
+#: Dense training data up to this size is copied into the graph once per fit; larger data
+#: is fed in chunks of whole batches, so that memory stays near the size of the data.
+IN_GRAPH_BYTES = 256 << 20
+#: Approximate size of one chunk of training rows fed to the epoch function.
+CHUNK_BYTES = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,71 @@ def make_optimizer(spec):
     return None if spec.solver == "lbfgs" else makers[spec.solver]()
 
 
+class VariableGroup:
+    """Read and write many variables in one compiled call each (one flat tensor per dtype).
+
+    Reading or assigning a variable from Python costs about 0.1 ms; a network with batch
+    normalization and an Adam optimizer has dozens, read and written on every fit.
+
+    Parameters
+    ----------
+    variables : list of keras.Variable
+        The variables, in the order of the arrays given to :meth:`load`.
+    """
+
+    def __init__(self, variables):
+        self.variables = list(variables)
+        self.shapes = [tuple(v.shape) for v in self.variables]
+        self.sizes = [int(np.prod(s)) for s in self.shapes]
+        self.dtypes = [tf.as_dtype(v.dtype) for v in self.variables]
+        kinds = list(dict.fromkeys(self.dtypes))
+        self.groups = [[i for i, d in enumerate(self.dtypes) if d == k] for k in kinds]
+        specs = [tf.TensorSpec((None,), k) for k in kinds]
+        self._load = tf.function(self._load_impl, input_signature=specs)
+        self._read = tf.function(self._read_impl, input_signature=[])
+
+    def _load_impl(self, *flats):
+        for flat, members in zip(flats, self.groups, strict=True):
+            offset = 0
+            for i in members:
+                size = self.sizes[i]
+                self.variables[i].assign(tf.reshape(flat[offset : offset + size], self.shapes[i]))
+                offset += size
+        return tf.constant(0)
+
+    def _read_impl(self):
+        return [
+            tf.concat([tf.reshape(self.variables[i], [-1]) for i in members], axis=0)
+            for members in self.groups
+        ]
+
+    def load(self, arrays):
+        """Assign ``arrays`` (one per variable, in order) to the variables."""
+        if not self.variables:
+            return
+        flats = [
+            np.concatenate(
+                [np.ravel(np.asarray(arrays[i], dtype=self.dtypes[i].as_numpy_dtype)) for i in m]
+            )
+            for m in self.groups
+        ]
+        self._load(*flats)
+
+    def read(self):
+        """The variables' values as new numpy arrays, in order."""
+        return self.unpack(self._read() if self.variables else [])
+
+    def unpack(self, flats):
+        """Arrays, in variable order, from the flat tensors of :meth:`_read_impl`."""
+        out = [None] * len(self.variables)
+        for flat, members in zip(flats, self.groups, strict=True):
+            flat, offset = flat.numpy(), 0
+            for i in members:
+                out[i] = flat[offset : offset + self.sizes[i]].reshape(self.shapes[i]).copy()
+                offset += self.sizes[i]
+        return out
+
+
 class Template:
     """One Keras model per architecture signature, with compiled inference.
 
@@ -147,7 +218,11 @@ class Template:
                     self.model.inputs, [self.logits_model.outputs[0], code]
                 )
         self._part_fns = {name: self._compile_part(sub) for name, sub in self.parts.items()}
-        self._predict = self._part_fns["model"][2]
+        self._numpy = {
+            name: numpy_forward(sub, self.trainable, self.non_trainable)
+            for name, sub in self.parts.items()
+        }
+        self._variables = VariableGroup(self.trainable + self.non_trainable)
 
     def _compile_part(self, sub):
         """Stateless, compiled inference of a (sub)model sharing the template's variables."""
@@ -169,13 +244,19 @@ class Template:
 
         return (*indexes, tf.function(run, input_signature=[*specs, x_spec]))
 
-    def predict(self, weights, X, part="model"):
+    def predict(self, weights, tensors, X, part="model"):
         """Outputs of the network with the given weights (no template state touched).
+
+        Small inputs to dense networks run in NumPy (see ``_fastpath``), the rest through
+        the compiled TensorFlow function.
 
         Parameters
         ----------
-        weights : tuple of (list of tf.Tensor, list of tf.Tensor)
+        weights : tuple of (list of ndarray, list of ndarray)
             Trainable and non-trainable weights, in the template's variable order.
+        tensors : callable
+            Returns the same weights as tensors (cached by the caller); called only when
+            TensorFlow runs.
         X : ndarray or scipy sparse matrix
             Input rows, already validated; sparse rows are densified a chunk at a time.
         part : {'model', 'encoder', 'decoder'}, default='model'
@@ -185,11 +266,16 @@ class Template:
         -------
         outputs : ndarray of shape (n_samples, n_outputs)
         """
-        t_idx, nt_idx, fn = self._part_fns[part]
-        trainable = [weights[0][i] for i in t_idx]
-        non_trainable = [weights[1][i] for i in nt_idx]
         if sp.issparse(X):
             X = X.tocsr()
+        forward = self._numpy[part]
+        if forward is not None and forward.worth_it(X.shape[0]):
+            X = X.toarray() if sp.issparse(X) else X
+            return forward(weights, np.asarray(X, dtype=self.dtype.as_numpy_dtype))
+        t_idx, nt_idx, fn = self._part_fns[part]
+        weights = tensors()
+        trainable = [weights[0][i] for i in t_idx]
+        non_trainable = [weights[1][i] for i in nt_idx]
         rows = chunk_rows(X)
         parts = [
             fn(trainable, non_trainable, chunk).numpy()
@@ -197,23 +283,40 @@ class Template:
         ]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
-    def get_weights(self):
-        """Current template variables as numpy copies: ``(trainable, non_trainable)``."""
-        return [v.numpy() for v in self.trainable], [v.numpy() for v in self.non_trainable]
+    def get_weights(self, flats=None):
+        """Template variables as numpy copies: ``(trainable, non_trainable)``.
+
+        Parameters
+        ----------
+        flats : list of tf.Tensor, default=None
+            Values read in a compiled function (see ``read_flat``); ``None`` reads now.
+
+        Returns
+        -------
+        weights : tuple of (list of ndarray, list of ndarray)
+        """
+        values = self._variables.read() if flats is None else self._variables.unpack(flats)
+        n = len(self.trainable)
+        return values[:n], values[n:]
+
+    def read_flat(self):
+        """Inside a compiled function: the variables' values as flat tensors, one per dtype."""
+        return self._variables._read_impl()
 
     def set_weights(self, weights):
         """Load ``(trainable, non_trainable)`` numpy weights into the template variables."""
-        for variables, values in zip((self.trainable, self.non_trainable), weights, strict=True):
-            for v, a in zip(variables, values, strict=True):
-                v.assign(a)
+        trainable, non_trainable = weights
+        if len(trainable) != len(self.trainable) or len(non_trainable) != len(self.non_trainable):
+            raise ValueError("weights do not match the template's variables")
+        self._variables.load(list(trainable) + list(non_trainable))
 
 
 class Trainer:
     """Compiled training and evaluation functions for one (architecture, training) signature.
 
-    Stochastic solvers get a whole-epoch function (dense data, batches gathered in the graph)
-    and a one-batch step (sparse data, densified batch by batch); ``lbfgs`` gets a loss and
-    gradient over flat weights for ``scipy.optimize``.
+    Stochastic solvers get a whole-epoch function (batches gathered in the graph from the
+    rows it is given: all the data, or a chunk of whole batches for large or sparse data);
+    ``lbfgs`` gets a loss and gradient over flat weights for ``scipy.optimize``.
 
     Parameters
     ----------
@@ -238,11 +341,11 @@ class Trainer:
         # explicit signatures: one trace per trainer, whatever the data size or hyperparameters
         if self.optimizer is not None:
             self.optimizer.build(template.trainable)
+            self._optimizer_variables = VariableGroup(self.optimizer.variables)
             # Nadam's u_product starts at 1 and Adagrad's accumulators at 0.1: keep the
             # freshly built values to reset to, not zeros
             self._fresh_state = self.get_optimizer_state()
             self._epoch = tf.function(self._epoch_impl, input_signature=[x, y, w, *idx, *scalars])
-            self._step = tf.function(self._train_step, input_signature=[x, y, w, *scalars])
         else:
             flat = [spec_of((None,), dt)]
             self._assign_flat = tf.function(self._assign_flat_impl, input_signature=flat)
@@ -299,7 +402,8 @@ class Trainer:
             xb, yb, swb = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(sw, idx)
             loss = self._train_step(xb, yb, swb, alpha, l1, smoothing)
             total += loss * tf.cast(tf.shape(idx)[0], total.dtype)
-        return total / tf.cast(n, total.dtype)
+        # the weights that end the epoch come back with its loss: one call, not two
+        return total / tf.cast(n, total.dtype), self.template.read_flat()
 
     def _evaluate_impl(self, X, Y, sw, alpha, l1, smoothing):
         total, sw_sum, z = self._loss_parts(X, Y, sw, smoothing, False)
@@ -339,12 +443,13 @@ class Trainer:
 
     def get_optimizer_state(self):
         """The optimizer's variables as numpy copies (to continue with ``partial_fit``)."""
-        return [v.numpy() for v in self.optimizer.variables]
+        return self._optimizer_variables.read()
 
     def set_optimizer_state(self, state):
         """Load optimizer variables saved by :meth:`get_optimizer_state`."""
-        for v, a in zip(self.optimizer.variables, state, strict=True):
-            v.assign(a)
+        if len(state) != len(self.optimizer.variables):
+            raise ValueError("optimizer state does not match the optimizer's variables")
+        self._optimizer_variables.load(state)
 
 
 _templates: OrderedDict = OrderedDict()
@@ -458,7 +563,9 @@ class FitConfig:
 class FitData:
     """Training and (optional) validation arrays, targets already encoded.
 
-    ``X`` and ``X_val`` may be scipy CSR matrices: they are densified a batch at a time.
+    ``X`` and ``X_val`` may be scipy CSR matrices: they are densified a chunk at a time.
+    ``rows``, when given, selects the training rows of ``X`` (a validation split made by
+    index, so that splitting never copies ``X``).
     """
 
     X: object
@@ -467,6 +574,12 @@ class FitData:
     X_val: object = None
     Y_val: np.ndarray | None = None
     sw_val: np.ndarray | None = None
+    rows: np.ndarray | None = None
+
+    @property
+    def n_train(self):
+        """Number of training rows (``rows`` selects them from ``X`` when given)."""
+        return self.X.shape[0] if self.rows is None else len(self.rows)
 
 
 def chunk_rows(X):
@@ -524,10 +637,14 @@ class _Loop:
         dt = trainer.template.dtype
         self.np_dtype = dt.as_numpy_dtype
         self.consts = [tf.constant(v, dt) for v in (cfg.alpha, cfg.l1, cfg.smoothing)]
-        self.sparse = sp.issparse(data.X)
-        X = data.X if self.sparse else tf.constant(data.X, dt)
-        self.tensors = [X, tf.constant(data.Y, dt), tf.constant(data.sw, dt)]
-        self.order = np.arange(data.X.shape[0], dtype=np.int32)
+        self.batch_size = tf.constant(cfg.batch_size, tf.int32)
+        # small dense data lives in the graph for the whole fit (one copy); large or sparse
+        # data is gathered (and densified) a chunk of whole batches at a time
+        self.in_graph = not sp.issparse(data.X) and data.X.nbytes <= IN_GRAPH_BYTES
+        if self.in_graph:
+            self.tensors = [tf.constant(data.X, dt), tf.constant(data.Y, dt)]
+            self.tensors.append(tf.constant(data.sw, dt))
+        self.order = np.arange(data.n_train, dtype=np.int32)
         self.n_iter = 0
         if data.X_val is not None and not sp.issparse(data.X_val):
             rows = chunk_rows(data.X_val)
@@ -537,26 +654,40 @@ class _Loop:
             ]
 
     def run_epoch(self):
+        """One epoch; returns its mean loss and the weights that end it (flat tensors)."""
         if self.cfg.shuffle:
             # sklearn reshuffles the previous order (a composition of permutations); doing the
             # same keeps the batches identical to sklearn's for the same random_state
             self.order = sk_shuffle(self.order, random_state=self.rng)
-        if self.sparse:
-            return self.run_sparse_epoch()
-        bs = tf.constant(self.cfg.batch_size, tf.int32)
-        loss = self.trainer._epoch(*self.tensors, tf.constant(self.order), bs, *self.consts)
-        return float(loss)
+        rows = self.data.rows
+        index = self.order if rows is None else rows[self.order].astype(np.int32)
+        if not self.in_graph:
+            return self.run_chunked_epoch(index)
+        loss, flats = self.trainer._epoch(
+            *self.tensors, tf.constant(index), self.batch_size, *self.consts
+        )
+        return float(loss), flats
 
-    def run_sparse_epoch(self):
-        """One compiled step per batch, each batch densified on its own."""
-        X, Y, sw = self.data.X, self.tensors[1], self.tensors[2]
-        total, bs = 0.0, self.cfg.batch_size
-        for start in range(0, len(self.order), bs):
-            idx = self.order[start : start + bs]
-            xb = tf.constant(X[idx].toarray().astype(self.np_dtype, copy=False))
-            loss = self.trainer._step(xb, tf.gather(Y, idx), tf.gather(sw, idx), *self.consts)
+    def run_chunked_epoch(self, index):
+        """The same batches, in the same order, fed a chunk of whole batches per call."""
+        d, bs = self.data, self.cfg.batch_size
+        row_bytes = np.dtype(self.np_dtype).itemsize * int(np.prod(d.X.shape[1:]))
+        step = bs * max(1, CHUNK_BYTES // (bs * row_bytes))
+        total, flats = 0.0, None
+        for start in range(0, len(index), step):
+            idx = index[start : start + step]
+            Xc = d.X[idx]
+            Xc = Xc.toarray() if sp.issparse(Xc) else Xc
+            loss, flats = self.trainer._epoch(
+                tf.constant(np.asarray(Xc, dtype=self.np_dtype)),
+                tf.constant(d.Y[idx], self.trainer.template.dtype),
+                tf.constant(d.sw[idx], self.trainer.template.dtype),
+                tf.range(len(idx), dtype=tf.int32),
+                self.batch_size,
+                *self.consts,
+            )
             total += float(loss) * len(idx)
-        return total / len(self.order)
+        return total / len(index), flats
 
     def _val_chunks(self):
         if hasattr(self, "val_chunks"):
@@ -594,7 +725,7 @@ class _Loop:
             )
             if score > p.best_validation_score:
                 p.best_validation_score = score
-                p.best_weights = self.trainer.template.get_weights()
+                p.best_weights = self.last_good  # the weights that ended this epoch
         else:
             last = p.loss_curve[-1]
             p.no_improvement_count = p.no_improvement_count + 1 if last > p.best_loss - tol else 0
@@ -646,7 +777,7 @@ class _Loop:
         if cbs is not None:
             cbs.on_epoch_begin(self.n_iter)
             p.learning_rate = float(opt_lr.numpy())
-        loss = self.run_epoch()
+        loss, flats = self.run_epoch()
         if not np.isfinite(loss):
             # the weights that ended the last finite epoch already fed this epoch's first
             # (non-finite) batches; the ones that started it gave finite losses throughout
@@ -655,7 +786,7 @@ class _Loop:
             return True
         # the epoch counts once its weights are safe: an interrupt before this line falls
         # back to the previous epoch, with bookkeeping to match
-        self.prev_good, self.last_good = self.last_good, template.get_weights()
+        self.prev_good, self.last_good = self.last_good, template.get_weights(flats)
         self.n_iter += 1
         p.t += len(self.order)
         p.loss_curve.append(loss)
