@@ -64,6 +64,15 @@ class ClassifierHead:
             )
         multilabel = est._label_binarizer.y_type_.startswith("multilabel")
         est.out_activation_ = "logistic" if multilabel or len(est.classes_) == 2 else "softmax"
+        if y.ndim == 1 and len(est.classes_) > 1:
+            # LabelBinarizer.transform's result, without its repeated target-type checks
+            # (classes_ is sorted and holds every label of y, checked above)
+            codes = np.searchsorted(est.classes_, y)
+            if len(est.classes_) == 2:
+                return (codes == 1).astype(np.float64)[:, None]
+            Y = np.zeros((len(y), len(est.classes_)))
+            Y[np.arange(len(y)), codes] = 1.0
+            return Y
         return est._label_binarizer.transform(y).astype(np.float64)
 
     @staticmethod
@@ -82,9 +91,15 @@ class ClassifierHead:
     @staticmethod
     def labels(est, outputs):
         """Predicted labels (or indicator rows) from network outputs, as sklearn decodes."""
+        lb = est._label_binarizer
+        # LabelBinarizer.inverse_transform's decoding, without its input checks
+        if lb.y_type_ == "multiclass" and outputs.shape[1] == len(lb.classes_) > 2:
+            return lb.classes_.take(outputs.argmax(axis=1))
+        if lb.y_type_ == "binary" and outputs.shape[1] == 1:
+            return lb.classes_.take((outputs[:, 0] > 0.5).astype(np.intp))
         if outputs.shape[1] == 1:
             outputs = outputs.ravel()
-        return est._label_binarizer.inverse_transform(outputs)
+        return lb.inverse_transform(outputs)
 
     @staticmethod
     def stratify(Y):

@@ -267,6 +267,8 @@ class AutoencoderTransformer(_ReconstructionMixin, BaseKerasEstimator):
         return X, X
 
     def _validate_predict_data(self, X):
+        if self._plain_rows(X):
+            return X
         return validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
 
     def _arch_spec(self, X, n_outputs, dtype, hidden):

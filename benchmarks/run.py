@@ -1,0 +1,650 @@
+"""keraskit's performance, side by side with scikit-learn, plain Keras and scikeras.
+
+One command, one table: ``python benchmarks/run.py`` (or ``make bench``). Every section runs
+in a fresh process of its own (so memory figures are not mixed up) and prints ratios, which
+is what compares across machines: absolute seconds on a shared machine are noise. The
+sections follow the performance issue's targets:
+
+1. seed recipe fit: 60,000 x 784 rows (MNIST-shaped, built from sklearn's digits), one hidden
+   layer of 50, ``solver="sgd"``, ``learning_rate_init=0.1``, ``alpha=1e-4``, batch 200,
+   10 epochs; time and test accuracy;
+2. inference latency: ``predict_proba`` (and ``predict``, ``transform``, ``score_samples``)
+   on one row, and on 10,000 rows against ``model.predict``; the largest difference between
+   one-row and batch outputs for the same rows;
+3. one small fit (digits, 32 hidden units, 3 epochs), with where keraskit's time goes;
+4. resident memory over 300 fits of MLP and CNN estimators in one process;
+5. the data path: peak memory while training on a 2 GB float32 ``X``;
+6. a 2-D CNN epoch on 28x28x1 images against ``model.fit`` of the same network, and the
+   first against later small CNN fits of one shape (compiled-function reuse);
+7. a grid search of 24 candidates x 3 folds over ``MLPClassifier`` on digits.
+
+scikeras is measured when installed (``pip install keraskit[bench]``). ``--quick`` shrinks
+every section (smoke test of the script; the figures are then not the targets').
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from collections import defaultdict
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+warnings.filterwarnings("ignore")
+
+import numpy as np  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+RECIPE = dict(
+    hidden_layer_sizes=(50,), solver="sgd", learning_rate_init=0.1, alpha=1e-4, batch_size=200
+)
+SMALL = dict(hidden_layer_sizes=(32,), max_iter=3, random_state=0)
+
+
+# ----------------------------------------------------------------------------- helpers
+def _median_time(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _latency(fn, calls):
+    fn()
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def _rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _scikeras():
+    try:
+        from scikeras.wrappers import KerasClassifier
+    except ImportError:
+        return None
+    return KerasClassifier
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return (X / 16).astype(np.float32), y
+
+
+def _keras_mlp(n_features, hidden, n_classes, alpha, batch, optimizer, spe=1):
+    import keras
+
+    reg = keras.regularizers.L2(0.5 * alpha / batch)  # sklearn's scaling of alpha
+    layers = [keras.Input((n_features,))]
+    layers += [keras.layers.Dense(h, activation="relu", kernel_regularizer=reg) for h in hidden]
+    layers.append(keras.layers.Dense(n_classes, activation="softmax", kernel_regularizer=reg))
+    model = keras.Sequential(layers)
+    model.compile(
+        optimizer=optimizer(),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=spe,
+    )
+    return model
+
+
+def _sgd():
+    import keras
+
+    return keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True)
+
+
+def _adam():
+    import keras
+
+    return keras.optimizers.Adam(1e-3)
+
+
+def _keras_cnn(input_shape, n_classes):
+    """The default ``CNNClassifier`` architecture written by hand in Keras."""
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input(input_shape),
+            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(n_classes, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer=_adam(), loss="sparse_categorical_crossentropy")
+    return model
+
+
+# ----------------------------------------------------------------------------- sections
+def seed_and_latency(quick):
+    """Sections 1 and 2: the seed recipe fit, then inference latency on its models."""
+    import keras
+    import tensorflow as tf
+    from _data import mnist_like
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    import keraskit
+
+    n_train, repeats, calls = (6000, 1, 200) if quick else (60000, 2, 2000)
+    X_tr, X_te, y_tr, y_te = mnist_like(n_train, 10000)
+    one, big = X_te[:1], X_te
+    out = {"fit": {}, "acc": {}, "one_row": {}, "batch": {}}
+
+    sk = SkMLP(max_iter=10, random_state=0, **RECIPE)
+    out["fit"]["sklearn"] = _median_time(lambda: sk.fit(X_tr, y_tr), repeats)
+    out["acc"]["sklearn"] = sk.score(X_te, y_te)
+    out["one_row"]["sklearn"] = _latency(lambda: sk.predict_proba(one), calls)
+    out["batch"]["sklearn"] = _latency(lambda: sk.predict_proba(big), 5)
+
+    ks = keraskit.MLPClassifier(max_iter=10, random_state=0, **RECIPE)
+    start = time.perf_counter()
+    ks.fit(X_tr, y_tr)
+    out["fit"]["keraskit (first fit: compiles)"] = time.perf_counter() - start
+    out["fit"]["keraskit"] = _median_time(lambda: ks.fit(X_tr, y_tr), repeats)
+    out["acc"]["keraskit"] = ks.score(X_te, y_te)
+    out["one_row"]["keraskit"] = _latency(lambda: ks.predict_proba(one), calls)
+    out["one_row"]["keraskit predict"] = _latency(lambda: ks.predict(one), calls)
+    out["batch"]["keraskit"] = _latency(lambda: ks.predict_proba(big), 5)
+    batch = ks.predict_proba(big[:300])
+    rows = np.vstack([ks.predict_proba(big[i : i + 1]) for i in range(300)])
+    out["one_row_vs_batch_max_abs_diff"] = float(np.abs(rows - batch).max())
+    out["one_row_vs_batch_labels_equal"] = bool(
+        (ks.predict(big[:300]) == np.array([ks.predict(big[i : i + 1])[0] for i in range(300)]))
+        .all()
+        .item()
+    )
+
+    ae = keraskit.AutoencoderTransformer(
+        hidden_layer_sizes=(64,), encoding_dim=16, max_iter=2, random_state=0
+    ).fit(X_tr[:5000])
+    out["one_row"]["keraskit transform"] = _latency(lambda: ae.transform(one), calls)
+    out["one_row"]["keraskit score_samples"] = _latency(lambda: ae.score_samples(one), calls)
+
+    for spe in (1, 32):
+        name = f"Keras fit (steps_per_execution={spe})"
+
+        def fit_keras(spe=spe):
+            model = _keras_mlp(784, (50,), 10, 1e-4, 200, _sgd, spe)
+            model.fit(X_tr, y_tr, batch_size=200, epochs=10, verbose=0)
+            return model
+
+        fit_keras()  # warm TensorFlow itself
+        out["fit"][name] = _median_time(fit_keras, repeats)
+        model = fit_keras()
+        out["acc"][name] = model.evaluate(X_te, y_te, verbose=0)[1]
+    out["one_row"]["Keras model.predict"] = _latency(
+        lambda: model.predict(one, verbose=0), max(calls // 20, 5)
+    )
+    compiled = tf.function(lambda x: model(x, training=False))
+    out["one_row"]["Keras compiled function"] = _latency(
+        lambda: compiled(tf.constant(one)).numpy(), calls
+    )
+    out["batch"]["Keras model.predict"] = _latency(lambda: model.predict(big, verbose=0), 5)
+
+    KerasClassifier = _scikeras()
+    if KerasClassifier is not None:
+        sc = KerasClassifier(
+            model=_keras_mlp(784, (50,), 10, 1e-4, 200, _sgd), batch_size=200, epochs=10, verbose=0
+        )
+        out["fit"]["scikeras"] = _median_time(lambda: sc.fit(X_tr, y_tr), repeats)
+        out["acc"]["scikeras"] = sc.score(X_te, y_te)
+        out["one_row"]["scikeras"] = _latency(lambda: sc.predict_proba(one), max(calls // 20, 5))
+    del keras
+    return out
+
+
+def _instrument(acc):
+    """Time keraskit's fit stages (for the breakdown) by wrapping engine functions."""
+    from keraskit.estimators import _base, _heads, _training
+
+    targets = [
+        (_base.BaseKerasEstimator, "_validate_fit_data", "validate X, y"),
+        (_heads.ClassifierHead, "prepare", "encode targets"),
+        (_training, "initial_weights", "draw initial weights"),
+        (_training.Template, "set_weights", "load weights into the template"),
+        (_training.Trainer, "reset_optimizer", "reset optimizer state"),
+        (_training.Trainer, "get_optimizer_state", "read optimizer state"),
+        (_training._Loop, "run_epoch", "compiled epochs (TensorFlow)"),
+        (_training, "train", "training loop (all)"),
+        (_base.BaseKerasEstimator, "_set_fitted", "fitted attributes"),
+    ]
+    for owner, name, label in targets:
+        fn = getattr(owner, name)
+
+        def timed(*args, fn=fn, label=label, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                acc[label] += time.perf_counter() - start
+
+        setattr(owner, name, functools.wraps(fn)(timed))
+
+
+def small_fit(quick):
+    """Section 3: one small fit, everything included, and keraskit's breakdown."""
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    import keraskit
+
+    X, y = _digits()
+    n = 5 if quick else 30
+    out = {"fit": {}, "breakdown": {}}
+    out["fit"]["sklearn"] = _median_time(lambda: SkMLP(**SMALL).fit(X, y), n)
+    keraskit.MLPClassifier(**SMALL).fit(X, y)  # first fit of the shape compiles
+    out["fit"]["keraskit"] = _median_time(lambda: keraskit.MLPClassifier(**SMALL).fit(X, y), n)
+
+    def keras_fit():
+        model = _keras_mlp(64, (32,), 10, 1e-4, 200, _adam)
+        model.fit(X, y, batch_size=200, epochs=3, verbose=0)
+
+    keras_fit()
+    out["fit"]["Keras (new model per fit)"] = _median_time(keras_fit, max(n // 5, 2))
+    KerasClassifier = _scikeras()
+    if KerasClassifier is not None:
+
+        def scikeras_fit():
+            model = _keras_mlp(64, (32,), 10, 1e-4, 200, _adam)
+            KerasClassifier(model=model, epochs=3, batch_size=200, verbose=0).fit(X, y)
+
+        out["fit"]["scikeras"] = _median_time(scikeras_fit, max(n // 5, 2))
+
+    acc = defaultdict(float)
+    _instrument(acc)
+    start = time.perf_counter()
+    for _ in range(n):
+        keraskit.MLPClassifier(**SMALL).fit(X, y)
+    total = (time.perf_counter() - start) / n
+    out["breakdown"] = {k: v / n for k, v in acc.items()}
+    out["breakdown"]["total"] = total
+    return out
+
+
+def memory(quick):
+    """Section 4: resident memory over many fits in one process."""
+    import keras
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    import keraskit
+
+    X, y = _digits()
+    X, y = X[:600], y[:600]
+    images = X.reshape(-1, 8, 8, 1)
+    n_fits, mark = (60, 10) if quick else (300, 50)
+    n_keras = 20 if quick else 60
+    out = {}
+
+    def track(make, fits, first_mark):
+        marks = {}
+        for i in range(1, fits + 1):
+            make()
+            if i in (first_mark, fits):
+                marks[i] = _rss_mb()
+        return marks[fits] - marks[first_mark], (marks[fits] - marks[first_mark]) / (
+            fits - first_mark
+        )
+
+    small = dict(max_iter=2, random_state=0)
+    out["keraskit MLPClassifier"] = track(
+        lambda: keraskit.MLPClassifier((32,), **small).fit(X, y), n_fits, mark
+    )
+    out["keraskit CNNClassifier"] = track(
+        lambda: keraskit.CNNClassifier(conv_filters=(8,), dense_layer_sizes=(16,), **small).fit(
+            images, y
+        ),
+        n_fits,
+        mark,
+    )
+    out["sklearn MLPClassifier"] = track(lambda: SkMLP((32,), **small).fit(X, y), n_fits, mark)
+
+    def keras_fit():
+        model = _keras_mlp(64, (32,), 10, 1e-4, 200, _adam)
+        model.fit(X, y, batch_size=200, epochs=2, verbose=0)
+
+    out["Keras (new model per fit)"] = track(keras_fit, n_keras, n_keras // 5)
+    KerasClassifier = _scikeras()
+    if KerasClassifier is not None:
+
+        def scikeras_fit():
+            model = _keras_mlp(64, (32,), 10, 1e-4, 200, _adam)
+            KerasClassifier(model=model, epochs=2, batch_size=200, verbose=0).fit(X, y)
+
+        out["scikeras"] = track(scikeras_fit, n_keras, n_keras // 5)
+    del keras
+    return out
+
+
+def data_path(quick, contender="keraskit"):
+    """Section 5: peak resident memory over the size of a large float32 X while training."""
+    import keraskit
+
+    gigabytes = 0.25 if quick else 2.0
+    n = int(gigabytes * 2**30 / (784 * 4))
+    rng = np.random.default_rng(0)
+
+    def fit(X, y):
+        if contender == "keraskit":
+            keraskit.MLPClassifier(max_iter=1, random_state=0, **RECIPE).fit(X, y)
+        else:
+            model = _keras_mlp(784, (50,), 10, 1e-4, 200, _sgd)
+            model.fit(X, y, batch_size=200, epochs=1, verbose=0)
+
+    # warm up on a little data, so that TensorFlow's own start-up is not counted
+    fit(rng.random((2000, 784), dtype=np.float32), np.arange(2000) % 10)
+    before = max(_rss_mb(), _peak_mb())
+    X = rng.random((n, 784), dtype=np.float32)
+    y = (X[:, :10].argmax(axis=1)).astype(np.int64)
+    x_mb = X.nbytes / 2**20
+    fit(X, y)
+    # the peak counts X itself: 1.0x means no copy at all
+    return {"x_mb": x_mb, "peak_over_x": (_peak_mb() - before) / x_mb}
+
+
+def cnn(quick):
+    """Section 6: a CNN epoch on 28x28x1 images; small CNN fits reusing the compiled graph."""
+    from _data import mnist_like
+
+    import keraskit
+
+    n, epochs = (2000, 1) if quick else (12000, 2)
+    X_tr, _, y_tr, _ = mnist_like(n, 10)
+    images = X_tr.reshape(-1, 28, 28, 1)
+    out = {}
+    model = _keras_cnn((28, 28, 1), 10)
+    model.fit(images, y_tr, batch_size=200, epochs=1, verbose=0)  # compile
+    start = time.perf_counter()
+    model.fit(images, y_tr, batch_size=200, epochs=epochs, verbose=0)
+    out["Keras model.fit"] = (time.perf_counter() - start) / epochs
+    params = dict(max_iter=epochs, tol=0.0, n_iter_no_change=epochs, random_state=0)
+    keraskit.CNNClassifier(**params).fit(images[:400], y_tr[:400])  # compile this shape
+    est = keraskit.CNNClassifier(**params)
+    start = time.perf_counter()
+    est.fit(images, y_tr)
+    out["keraskit CNNClassifier"] = (time.perf_counter() - start) / est.n_iter_
+
+    X, y = _digits()
+    small = dict(conv_filters=(8, 16), dense_layer_sizes=(32,), max_iter=3, random_state=0)
+    fits = []
+    for _ in range(4):
+        start = time.perf_counter()
+        keraskit.CNNClassifier(**small).fit(X.reshape(-1, 8, 8, 1), y)
+        fits.append(time.perf_counter() - start)
+    out["small CNN fit, first (compiles)"] = fits[0]
+    out["small CNN fit, later (reuses)"] = statistics.median(fits[1:])
+    return out
+
+
+def grid_search(quick):
+    """Section 7: 24 candidates x 3 folds over MLPClassifier on digits."""
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    import keraskit
+
+    X, y = _digits()
+    grid = {
+        "hidden_layer_sizes": [(32,), (64,), (32, 32)],
+        "alpha": [1e-4, 1e-2],
+        "learning_rate_init": [1e-3, 1e-2],
+        "batch_size": [64, 200],
+    }
+    if quick:
+        grid = {"hidden_layer_sizes": [(32,), (64,)], "alpha": [1e-4, 1e-2]}
+    base = dict(max_iter=30, random_state=0)
+    out = {}
+    for name, est in (
+        ("sklearn", SkMLP(**base)),
+        ("keraskit", keraskit.MLPClassifier(**base)),
+    ):
+        search = GridSearchCV(est, grid, cv=3, n_jobs=1)
+        start = time.perf_counter()
+        search.fit(X, y)
+        out[name] = (time.perf_counter() - start, float(search.best_score_))
+    return out
+
+
+SECTIONS = {
+    "seed": seed_and_latency,
+    "small": small_fit,
+    "memory": memory,
+    "data": data_path,
+    "data_keras": functools.partial(data_path, contender="keras"),
+    "cnn": cnn,
+    "grid": grid_search,
+}
+
+
+# ----------------------------------------------------------------------------- table
+def _run_section(name, quick):
+    cmd = [sys.executable, os.path.abspath(__file__), "--section", name]
+    cmd += ["--quick"] if quick else []
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"section {name} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def _ratio(value, base):
+    return f"{value / base:.2f}x" if base else "n/a"
+
+
+def _row(what, target, **cells):
+    return [what, target] + [cells.get(k, "") for k in ("sklearn", "keraskit", "keras", "scik")]
+
+
+def build_table(r):
+    """Rows ``[what, target, sklearn, keraskit, plain Keras, scikeras]`` from section results."""
+    rows = []
+    seed = r["seed"]
+    f, acc = seed["fit"], seed["acc"]
+    base = f["sklearn"]
+    spe = "Keras fit (steps_per_execution=32)"
+    rows.append(
+        _row(
+            "1. seed recipe fit, time",
+            "<= 0.8x sklearn",
+            sklearn="1.00x",
+            keraskit=f"{_ratio(f['keraskit'], base)} "
+            f"(first fit {_ratio(f['keraskit (first fit: compiles)'], base)})",
+            keras=f"{_ratio(f['Keras fit (steps_per_execution=1)'], base)}; "
+            f"spe=32 {_ratio(f[spe], base)}",
+            scik=_ratio(f["scikeras"], base) if "scikeras" in f else "not installed",
+        )
+    )
+    rows.append(
+        _row(
+            "1. seed recipe, test accuracy",
+            ">= sklearn - 0.01",
+            sklearn=f"{acc['sklearn']:.4f}",
+            keraskit=f"{acc['keraskit']:.4f}",
+            keras=f"{acc['Keras fit (steps_per_execution=1)']:.4f}",
+            scik=f"{acc['scikeras']:.4f}" if "scikeras" in acc else "",
+        )
+    )
+    one = seed["one_row"]
+    ms = {k: v * 1e3 for k, v in one.items()}
+    rows.append(
+        _row(
+            "2. predict_proba, one row (ms)",
+            "<= 0.3 ms",
+            sklearn=f"{ms['sklearn']:.3f}",
+            keraskit=f"{ms['keraskit']:.3f} ({_ratio(ms['keraskit'], ms['sklearn'])})",
+            keras=f"{ms['Keras model.predict']:.1f} predict; "
+            f"{ms['Keras compiled function']:.2f} compiled fn",
+            scik=f"{ms['scikeras']:.1f}" if "scikeras" in ms else "",
+        )
+    )
+    rows.append(
+        _row(
+            "2. one row: predict / transform / score_samples (ms)",
+            "<= 0.3 ms",
+            keraskit=" / ".join(
+                f"{ms['keraskit ' + m]:.3f}" for m in ("predict", "transform", "score_samples")
+            ),
+        )
+    )
+    rows.append(
+        _row(
+            "2. one row vs batch, same rows",
+            "identical",
+            keraskit=f"max |diff| {seed['one_row_vs_batch_max_abs_diff']:.1e}, labels "
+            + ("equal" if seed["one_row_vs_batch_labels_equal"] else "DIFFER"),
+        )
+    )
+    b = seed["batch"]
+    rows.append(
+        _row(
+            "2. predict_proba, 10,000 rows, vs model.predict",
+            "<= 1.0x",
+            sklearn=_ratio(b["sklearn"], b["Keras model.predict"]),
+            keraskit=_ratio(b["keraskit"], b["Keras model.predict"]),
+            keras="1.00x",
+        )
+    )
+    small = r["small"]["fit"]
+    rows.append(
+        _row(
+            "3. one small fit (ms)",
+            "<= 20 ms",
+            sklearn=f"{small['sklearn'] * 1e3:.1f}",
+            keraskit=f"{small['keraskit'] * 1e3:.1f} "
+            f"({_ratio(small['keraskit'], small['sklearn'])})",
+            keras=f"{small['Keras (new model per fit)'] * 1e3:.0f}",
+            scik=f"{small['scikeras'] * 1e3:.0f}" if "scikeras" in small else "",
+        )
+    )
+    mem = r["memory"]
+    rows.append(
+        _row(
+            "4. RSS growth, fits 50-300 (MB)",
+            "<= 60 MB",
+            sklearn=f"{mem['sklearn MLPClassifier'][0]:.1f}",
+            keraskit=f"MLP {mem['keraskit MLPClassifier'][0]:.1f}; "
+            f"CNN {mem['keraskit CNNClassifier'][0]:.1f}",
+        )
+    )
+    rows.append(
+        _row(
+            "4. RSS growth per fit (MB)",
+            "flat",
+            sklearn=f"{mem['sklearn MLPClassifier'][1]:.3f}",
+            keraskit=f"MLP {mem['keraskit MLPClassifier'][1]:.3f}; "
+            f"CNN {mem['keraskit CNNClassifier'][1]:.3f}",
+            keras=f"{mem['Keras (new model per fit)'][1]:.2f}",
+            scik=f"{mem['scikeras'][1]:.2f}" if "scikeras" in mem else "",
+        )
+    )
+    data, data_keras = r["data"], r["data_keras"]
+    rows.append(
+        _row(
+            f"5. peak memory / size of X ({data['x_mb'] / 1024:.1f} GB float32)",
+            "< 1.5x",
+            keraskit=f"{data['peak_over_x']:.2f}x",
+            keras=f"{data_keras['peak_over_x']:.2f}x",
+        )
+    )
+    c = r["cnn"]
+    rows.append(
+        _row(
+            "6. CNN epoch, 28x28x1, vs model.fit",
+            "<= 1.0x",
+            keraskit=_ratio(c["keraskit CNNClassifier"], c["Keras model.fit"]),
+            keras="1.00x",
+        )
+    )
+    rows.append(
+        _row(
+            "6. small CNN fit: later fits / first fit",
+            "reuse",
+            keraskit=f"{c['small CNN fit, later (reuses)'] * 1e3:.0f} ms / "
+            f"{c['small CNN fit, first (compiles)'] * 1e3:.0f} ms",
+        )
+    )
+    g = r["grid"]
+    rows.append(
+        _row(
+            "7. grid search 24x3 (max_iter=30), wall time",
+            "<= 2x sklearn",
+            sklearn=f"1.00x (best {g['sklearn'][1]:.3f})",
+            keraskit=f"{_ratio(g['keraskit'][0], g['sklearn'][0])} (best {g['keraskit'][1]:.3f})",
+        )
+    )
+    return rows
+
+
+def print_table(rows, breakdown, reference):
+    """Print the markdown table, then keraskit's small-fit breakdown."""
+    header = ["what", "target", "sklearn MLP", "keraskit", "plain Keras", "scikeras"]
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells):
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    print(line(header))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print(line(row))
+    print("\nWhere one small keraskit fit spends its time (ms, mean):")
+    for name, seconds in sorted(breakdown.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<34} {seconds * 1e3:7.2f}")
+    print(f"\n{reference}")
+
+
+def main():
+    """Run every section in its own process and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the script")
+    parser.add_argument("--section", choices=sorted(SECTIONS), help=argparse.SUPPRESS)
+    parser.add_argument("--json", help="also write the raw results to this file")
+    args = parser.parse_args()
+    if args.section:
+        print(json.dumps(SECTIONS[args.section](args.quick)))
+        return
+    results = {}
+    for name in SECTIONS:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        results[name] = _run_section(name, args.quick)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    import sklearn
+    import tensorflow as tf
+
+    reference = (
+        f"Machine: {os.cpu_count()} CPU cores; TensorFlow {tf.__version__}, scikit-learn "
+        f"{sklearn.__version__}. sklearn seed recipe fit {results['seed']['fit']['sklearn']:.2f} "
+        f"s, one small fit {results['small']['fit']['sklearn'] * 1e3:.1f} ms (ratios are what "
+        "to compare across machines)."
+    )
+    print_table(build_table(results), results["small"]["breakdown"], reference)
+
+
+if __name__ == "__main__":
+    main()
