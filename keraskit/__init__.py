@@ -6,6 +6,8 @@ from .estimators import (
     CNNClassifier,
     CNNRegressor,
     ConvAutoencoderTransformer,
+    KerasClassifier,
+    KerasRegressor,
     MLPClassifier,
     MLPRegressor,
 )
@@ -35,6 +37,8 @@ __all__ = [
     "CNNClassifier",
     "CNNRegressor",
     "ConvAutoencoderTransformer",
+    "KerasClassifier",
+    "KerasRegressor",
     "MLPClassifier",
     "MLPRegressor",
     "plot_history",

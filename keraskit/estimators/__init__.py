@@ -4,10 +4,13 @@ from ._base import BaseKerasEstimator
 from .autoencoder import AutoencoderTransformer, ConvAutoencoderTransformer
 from .cnn import CNNClassifier, CNNRegressor
 from .mlp import MLPClassifier, MLPRegressor
+from .wrappers import KerasClassifier, KerasRegressor
 
 __all__ = [
     "AutoencoderTransformer",
     "BaseKerasEstimator",
+    "KerasClassifier",
+    "KerasRegressor",
     "CNNClassifier",
     "CNNRegressor",
     "ConvAutoencoderTransformer",

@@ -60,8 +60,13 @@ ACTIVATIONS = {
     "exponential": np.exp,
 }
 
-#: Layers that do nothing at inference time.
-_IDENTITY_LAYERS = (keras.layers.InputLayer, keras.layers.Dropout, keras.layers.GaussianNoise)
+#: Layers that do nothing at inference time (Flatten: on rows of features, as checked).
+_IDENTITY_LAYERS = (
+    keras.layers.InputLayer,
+    keras.layers.Dropout,
+    keras.layers.GaussianNoise,
+    keras.layers.Flatten,
+)
 
 
 def _activation(fn):

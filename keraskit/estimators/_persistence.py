@@ -32,13 +32,15 @@ def model_to_bytes(model):
             return f.read()
 
 
-def model_from_bytes(data):
+def model_from_bytes(data, compile=False):
     """Load a model saved by :func:`model_to_bytes`, refusing unsafe content.
 
     Parameters
     ----------
     data : bytes
         A ``.keras`` archive.
+    compile : bool, default=False
+        Restore the compiled state too (optimizer, loss, metrics).
 
     Returns
     -------
@@ -53,7 +55,7 @@ def model_from_bytes(data):
         path = os.path.join(tmp, "model.keras")
         with open(path, "wb") as f:
             f.write(data)
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
+        return keras.saving.load_model(path, compile=compile, safe_mode=True)
 
 
 # --------------------------------------------------------------------------- safe files

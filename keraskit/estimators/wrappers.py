@@ -1,0 +1,1085 @@
+"""Bring your own Keras model: ``KerasClassifier`` and ``KerasRegressor``.
+
+scikeras's constructor and behaviour (a scikeras user changes only the import) on top of
+keraskit's habits: atomic fits, reproducible ``random_state`` without process-wide side
+effects, a fast predict path, pickling without monkeypatching Keras.
+
+Training is Keras' own ``Model.fit`` (so batch-level callbacks, metrics, validation and
+class weights behave exactly as in Keras); prediction skips ``Model.predict``'s per-call
+overhead: small inputs to dense models run in NumPy, the rest through one compiled function.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import random
+from collections import defaultdict
+from contextlib import contextmanager
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._persistence import FORMAT_VERSION, model_from_bytes, model_to_bytes
+
+#: Prefixes of routed parameters (``optimizer__learning_rate``, ``model__dropout``, ...).
+ROUTING_PREFIXES = (
+    "model",
+    "fit",
+    "compile",
+    "predict",
+    "optimizer",
+    "loss",
+    "metrics",
+    "callbacks",
+)
+#: ``Model.fit`` arguments that are constructor parameters.
+_FIT_PARAMS = ("batch_size", "validation_batch_size", "verbose", "validation_split", "shuffle")
+
+
+def r_squared(y_true, y_pred):
+    """Coefficient of determination as a Keras metric (scikeras's ``r_squared``).
+
+    Parameters
+    ----------
+    y_true, y_pred : tensor
+        Targets and predictions of one batch.
+
+    Returns
+    -------
+    r2 : tensor
+        ``1 - SS_res / SS_tot`` per output, averaged over outputs.
+    """
+    from keras import ops
+
+    y_true = ops.cast(y_true, y_pred.dtype)
+    ss_res = ops.sum(ops.square(y_true - y_pred), axis=0)
+    ss_tot = ops.sum(ops.square(y_true - ops.mean(y_true, axis=0)), axis=0)
+    return ops.mean(1.0 - ss_res / (ss_tot + 1e-7))
+
+
+def _register_keraskit_objects():
+    """Make ``r_squared`` serializable in ``.keras`` files (safe loading needs the name)."""
+    import keras
+
+    if "keraskit>r_squared" not in keras.saving.get_custom_objects():
+        keras.saving.register_keras_serializable(package="keraskit", name="r_squared")(r_squared)
+
+
+def _accepts(fn, name):
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
+def _camel(name):
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+@contextmanager
+def _seeded(random_state):
+    """Seed Python's, NumPy's and TensorFlow's global generators for a block, then restore.
+
+    Keras draws initializer and dropout seeds from Python's ``random`` and shuffles with
+    TensorFlow's global seed; both are put back afterwards, so a seeded fit leaves no trace
+    on later (seeded or unseeded) work. Op determinism is never switched on.
+    """
+    if random_state is None:
+        yield
+        return
+    import tensorflow as tf
+    from tensorflow.python.eager import context
+
+    seed = int(check_random_state(random_state).randint(2**31 - 1))
+    # Keras' numpy data paths shuffle with NumPy's legacy global generator: save and seed it
+    py_state, np_state = random.getstate(), np.random.get_state()  # noqa: NPY002
+    tf_seed = context.global_seed()
+    random.seed(seed)
+    np.random.seed(seed % (2**32))  # noqa: NPY002
+    tf.random.set_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)  # noqa: NPY002
+        tf.random.set_seed(tf_seed)
+
+
+class _Runner:
+    """Fast inference of one fitted Keras model (NumPy for small dense inputs)."""
+
+    def __init__(self, model):
+        import tensorflow as tf
+
+        from ._fastpath import numpy_forward
+
+        self.model = model
+        self.single = len(model.outputs) == 1 and len(model.inputs) == 1
+        self.numpy = None
+        if self.single:
+            t, nt = model.trainable_variables, model.non_trainable_variables
+            self.numpy = numpy_forward(model, t, nt)
+            if self.numpy is not None:
+                self.weights = ([v.numpy() for v in t], [v.numpy() for v in nt])
+                self.dtype = np.dtype(model.inputs[0].dtype)
+            spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), model.inputs[0].dtype)
+            self.fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+
+    def __call__(self, X, predict_kwargs):
+        if not self.single or predict_kwargs:
+            out = self.model.predict(X, **{"verbose": 0, **predict_kwargs})
+            return out if isinstance(out, np.ndarray) else np.asarray(out)
+        if self.numpy is not None and self.numpy.worth_it(X.shape[0]):
+            return self.numpy(self.weights, np.asarray(X, dtype=self.dtype))
+        from ._training import PREDICT_CHUNK
+
+        parts = [
+            self.fn(X[start : start + PREDICT_CHUNK]).numpy()
+            for start in range(0, X.shape[0], PREDICT_CHUNK)
+        ]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+class _RuntimeCache:
+    """Per-fit inference cache; never pickled or copied (a copy starts empty)."""
+
+    __slots__ = ("runner",)
+
+    def __init__(self):
+        self.runner = None
+
+    def __deepcopy__(self, memo):
+        return _RuntimeCache()
+
+    def __reduce__(self):
+        return (_RuntimeCache, ())
+
+
+class BaseWrapper(BaseEstimator):
+    """Base of :class:`KerasClassifier` and :class:`KerasRegressor`; not used directly."""
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        warm_start=False,
+        random_state=None,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        batch_size=None,
+        validation_batch_size=None,
+        verbose=1,
+        callbacks=None,
+        validation_split=0.0,
+        shuffle=True,
+        run_eagerly=False,
+        epochs=1,
+        **kwargs,
+    ):
+        self.model = model
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.optimizer = optimizer
+        self.loss = loss
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.validation_batch_size = validation_batch_size
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.validation_split = validation_split
+        self.shuffle = shuffle
+        self.run_eagerly = run_eagerly
+        self.epochs = epochs
+        # routed and model-function arguments live in one private dict: sklearn counts only
+        # the signature's names as attributes set by __init__
+        self._kwargs = dict(kwargs)
+
+    # ------------------------------------------------------------- parameters
+    def get_params(self, deep=True):
+        """Parameters of the constructor plus every routed or model keyword argument.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Ignored (no sub-estimators); kept for scikit-learn's API.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=False)
+        params.update(self._kwargs)
+        return params
+
+    def __getattr__(self, name):
+        # routed parameters read as attributes, as in scikeras (est.optimizer__learning_rate)
+        kwargs = self.__dict__.get("_kwargs", {})
+        if name in kwargs:
+            return kwargs[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def set_params(self, **params):
+        """Set parameters, including routed ones such as ``optimizer__learning_rate``.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names and values. Names with a routing prefix (``model__``,
+            ``fit__``, ``predict__``, ``compile__``, ``optimizer__``, ``loss__``,
+            ``metrics__``, ``callbacks__``) and the model function's own arguments are
+            accepted as they are.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        signature = set(super().get_params(deep=False))
+        known = signature | set(self._kwargs)
+        for name, value in params.items():
+            if name in signature:
+                setattr(self, name, value)
+            elif name.split("__")[0] in ROUTING_PREFIXES or name in known:
+                self._kwargs[name] = value
+            else:
+                raise ValueError(
+                    f"Invalid parameter {name!r} for estimator {type(self).__name__}. Pass "
+                    f"it to the constructor (`{type(self).__name__}({name}=...)`) to route it "
+                    "to the model function, or use a routing prefix such as 'model__'. "
+                    "Valid parameters are: " + ", ".join(sorted(known)) + "."
+                )
+        return self
+
+    def _routed(self, prefix):
+        params = self.get_params(deep=False)
+        start = prefix + "__"
+        return {k[len(start) :]: v for k, v in params.items() if k.startswith(start)}
+
+    def _user_params(self):
+        """Bare keyword arguments given to the constructor (for the model function)."""
+        base = set(inspect.signature(BaseWrapper.__init__).parameters)
+        base |= set(inspect.signature(type(self).__init__).parameters)
+        return {
+            k: v for k, v in self.get_params(deep=False).items() if k not in base and "__" not in k
+        }
+
+    # --------------------------------------------------------------- building
+    def _meta(self):
+        names = (
+            "n_features_in_",
+            "X_shape_",
+            "X_dtype_",
+            "y_dtype_",
+            "y_ndim_",
+            "target_type_",
+            "classes_",
+            "n_classes_",
+            "n_outputs_",
+            "n_outputs_expected_",
+        )
+        return {n: getattr(self, n) for n in names if hasattr(self, n)}
+
+    def _make(self, name, value, kwargs, module):
+        """Instantiate an optimizer/loss/metric given as a string, class or instance."""
+        import keras
+
+        if isinstance(value, str):
+            if not kwargs:
+                return value
+            obj = module.get(value)
+            if hasattr(obj, "get_config") and not isinstance(obj, type):
+                return type(obj).from_config({**obj.get_config(), **kwargs})
+            wanted = _camel(getattr(obj, "__name__", value)).lower()
+            classes = [c for c in vars(module).values() if isinstance(c, type)]
+            cls = next((c for c in classes if c.__name__.lower() == wanted), None)
+            if cls is None:
+                raise ValueError(
+                    f"{name}={value!r} does not name a Keras class, so {name}__ arguments "
+                    f"{sorted(kwargs)} cannot be applied; pass a class or an instance."
+                )
+            return cls(**kwargs)
+        if isinstance(value, type):
+            return value(**kwargs)
+        if kwargs and hasattr(value, "get_config"):
+            config = {**value.get_config(), **kwargs}
+            return type(value).from_config(config)
+        if hasattr(value, "get_config") and isinstance(value, keras.optimizers.Optimizer):
+            return type(value).from_config(value.get_config())  # never share optimizer state
+        return value
+
+    def _compile_kwargs(self, width=None, out_dtype=None):
+        import keras
+
+        kwargs = dict(self._routed("compile"))
+        kwargs["optimizer"] = self._make(
+            "optimizer", self.optimizer, self._routed("optimizer"), keras.optimizers
+        )
+        loss, routed = self._loss_or_default(width), self._routed("loss")
+        if isinstance(loss, (str, type)):
+            # the weighted mean (sum of w * loss / sum of w), not Keras' sum / batch size:
+            # then the scale of sample weights does not matter and integer weights act
+            # exactly as repeated rows
+            routed = {"reduction": "mean_with_sample_weight", **routed}
+            if out_dtype is not None and out_dtype != keras.config.floatx():
+                routed = {"dtype": out_dtype, **routed}  # a float64 model gets a float64 loss
+        kwargs["loss"] = self._make("loss", loss, routed, keras.losses)
+        if self.metrics is not None:
+            metrics = (
+                self.metrics if isinstance(self.metrics, (list, tuple, dict)) else [self.metrics]
+            )
+            routed = self._routed("metrics")
+            if isinstance(metrics, dict):
+                kwargs["metrics"] = metrics
+            else:
+                kwargs["metrics"] = [
+                    self._make("metrics", m, routed, keras.metrics) for m in metrics
+                ]
+        kwargs.setdefault("run_eagerly", self.run_eagerly)
+        return kwargs
+
+    def _build(self):
+        """A new Keras model for this fit, compiled."""
+        import keras
+
+        _register_keraskit_objects()
+        spec = self.model
+        if spec is None:
+            raise ValueError(
+                "model=None: pass a function that returns a Keras model, or a Keras model."
+            )
+        if isinstance(spec, keras.Model):
+            model = keras.models.clone_model(spec)
+            model.set_weights(spec.get_weights())  # start from the instance's weights
+            if spec.compiled:  # the same settings, a fresh optimizer state
+                model.compile_from_config(spec.get_compile_config())
+        elif callable(spec):
+            params = {**self._user_params(), **self._routed("model")}
+            if not _accepts(spec, "**"):
+                wanted = inspect.signature(spec).parameters
+                params = {k: v for k, v in params.items() if k in wanted}
+            if _accepts(spec, "meta"):
+                params["meta"] = self._meta()
+            if _accepts(spec, "compile_kwargs"):
+                params["compile_kwargs"] = self._compile_kwargs()
+            if _accepts(spec, "params"):
+                params["params"] = self.get_params(deep=False)
+            model = spec(**params)
+            if not isinstance(model, keras.Model):
+                raise TypeError(
+                    f"The model function must return a keras.Model, got {type(model).__name__}."
+                )
+        else:
+            raise TypeError(
+                "model must be a function returning a Keras model or a keras.Model, got "
+                f"{type(spec).__name__}."
+            )
+        if not model.compiled:  # a compiled model is used as it comes, as in scikeras
+            single = len(model.outputs) == 1
+            width = model.outputs[0].shape[-1] if single else None
+            out_dtype = str(model.outputs[0].dtype) if single else None
+            model.compile(**self._compile_kwargs(width, out_dtype))
+        return model
+
+    # ----------------------------------------------------------------- fitting
+    def _validate_X(self, X, reset):
+        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=(np.float32, np.float64))
+        if reset:
+            self.X_shape_ = X.shape
+            self.X_dtype_ = X.dtype
+        elif X.shape[1:] != self.X_shape_[1:]:
+            raise ValueError(
+                f"X has shape {X.shape[1:]} per sample, but {type(self).__name__} was fitted "
+                f"with samples of shape {self.X_shape_[1:]}."
+            )
+        return X
+
+    def _fit_kwargs(self, extra):
+        kwargs = {k: getattr(self, k) for k in _FIT_PARAMS}
+        kwargs.update(self._routed("fit"))
+        kwargs.update(extra)
+        callbacks = self._callbacks()
+        callbacks += [copy.deepcopy(cb) for cb in kwargs.pop("callbacks", None) or []]
+        kwargs["callbacks"] = callbacks
+        return kwargs
+
+    def _callbacks(self):
+        import keras
+
+        if self.callbacks is None:
+            return []
+        items = self.callbacks
+        if isinstance(items, dict):
+            items = list(items.values())
+        elif not isinstance(items, (list, tuple)):
+            items = [items]
+        routed = self._routed("callbacks")
+        out = []
+        for cb in items:
+            if isinstance(cb, type) and issubclass(cb, keras.callbacks.Callback):
+                wanted = inspect.signature(cb.__init__).parameters
+                out.append(cb(**{k: v for k, v in routed.items() if k in wanted}))
+            elif isinstance(cb, keras.callbacks.Callback):
+                out.append(copy.deepcopy(cb))  # every fit (and every clone) starts fresh
+            else:
+                raise TypeError(
+                    "callbacks must hold keras.callbacks.Callback instances or subclasses, "
+                    f"got {cb!r}."
+                )
+        return out
+
+    def _sample_weight(self, sample_weight, X, y):
+        sw = None
+        if sample_weight is not None:
+            sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is not None:
+            cw = compute_sample_weight(class_weight, y)
+            sw = cw if sw is None else sw * cw
+        if sw is not None and sw.sum() <= 0:
+            raise ValueError("sample_weight must have a positive sum.")
+        return sw
+
+    def fit(self, X, y, sample_weight=None, **kwargs):
+        """Build (or, with ``warm_start``, keep) the model and train it for ``epochs`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Training data; any number of dimensions after the first.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights (the loss is their weighted mean).
+        **kwargs : dict
+            Extra arguments for ``keras.Model.fit`` (as with the ``fit__`` prefix).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, self.warm_start, self.epochs, kwargs)
+
+    def partial_fit(self, X, y, sample_weight=None, **kwargs):
+        """Train one epoch, continuing from the current model if there is one.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        **kwargs : dict
+            Extra arguments for ``keras.Model.fit``.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, True, 1, kwargs)
+
+    def initialize(self, X, y=None):
+        """Set up the model for ``X`` and ``y`` without training it.
+
+        With a trained Keras model as ``model``, the estimator predicts with its weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Example inputs (their shape and type are recorded).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Example targets (classes, number of outputs).
+
+        Returns
+        -------
+        self : object
+            The initialized estimator.
+        """
+        saved = vars(self).copy()
+        try:
+            X = self._validate_X(X, reset=True)
+            if y is not None:
+                self._prepare_y(y, X, reset=True)
+            with _seeded(self.random_state):
+                self.model_ = self._build()
+            self._check_outputs()
+            self.history_ = defaultdict(list)
+            self._runtime = _RuntimeCache()
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(saved)
+            raise
+        return self
+
+    def _fit(self, X, y, sample_weight, warm_start, epochs, extra, classes=None):
+        saved = vars(self).copy()
+        weights = None
+        try:
+            keep = warm_start and hasattr(self, "model_")
+            X = self._validate_X(X, reset=not keep)
+            y_enc = self._prepare_y(y, X, reset=not keep, classes=classes)
+            sw = self._sample_weight(sample_weight, X, y)
+            with _seeded(self.random_state):
+                if keep:
+                    weights = self.model_.get_weights()
+                else:
+                    self.model_ = self._build()
+                    self.history_ = defaultdict(list)
+                    self._check_outputs()
+                y_enc = self._encode_for_loss(y_enc)
+                history = self.model_.fit(
+                    X,
+                    y_enc,
+                    sample_weight=sw,
+                    epochs=epochs + (len(self.history_.get("loss", [])) if keep else 0),
+                    initial_epoch=len(self.history_.get("loss", [])) if keep else 0,
+                    **self._fit_kwargs(extra),
+                )
+            new = defaultdict(list, {k: list(v) for k, v in self.history_.items()})
+            for key, values in history.history.items():
+                new[key].extend(float(v) for v in values)
+            self.history_ = new
+            self._runtime = _RuntimeCache()
+        except BaseException:
+            if weights is not None:
+                saved["model_"].set_weights(weights)
+            vars(self).clear()
+            vars(self).update(saved)
+            raise
+        return self
+
+    def _check_outputs(self):
+        """The model's output width must match the targets (clear error, not TensorFlow's)."""
+        out = self.model_.outputs
+        if len(out) != 1:
+            return
+        width = out[0].shape[-1]
+        expected = self._expected_width()
+        if expected is not None and width not in expected:
+            raise ValueError(
+                f"The model has {width} output unit(s), but the targets need "
+                f"{' or '.join(map(str, sorted(expected)))}. Build the last layer from "
+                "meta['n_outputs_'] (regression) or meta['n_classes_'] (classification)."
+            )
+
+    # ---------------------------------------------------------------- predict
+    def _outputs(self, X, **kwargs):
+        check_is_fitted(self, "model_")
+        X = self._validate_X(X, reset=False)
+        rt = self._runtime
+        if rt.runner is None:
+            rt.runner = _Runner(self.model_)
+        kwargs = {**self._routed("predict"), **kwargs}
+        for name in ("verbose", "batch_size"):  # they do not change the outputs
+            kwargs.pop(name, None)
+        return rt.runner(X, kwargs)
+
+    def __repr__(self, N_CHAR_MAX=700):
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(type(self).__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
+        shown = []
+        for name, value in sorted(self.get_params(deep=False).items()):
+            if name in defaults and _same(value, defaults[name]):
+                continue
+            shown.append(f"{name}={_short_repr(value)}")
+        text = f"{type(self).__name__}({', '.join(shown)})"
+        return text if len(text) <= N_CHAR_MAX else text[: N_CHAR_MAX - 4] + "...)"
+
+    @property
+    def current_epoch(self):
+        """int: epochs trained so far (scikeras's ``current_epoch``)."""
+        return len(getattr(self, "history_", {}).get("loss", []))
+
+    # ------------------------------------------------------------ persistence
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_runtime", None)
+        model = state.pop("model_", None)
+        if model is not None:
+            state["_model_bytes"] = model_to_bytes(model)
+        if "model" in state and _is_keras_model(state["model"]):
+            state["model"] = _KerasBytes(model_to_bytes(state["model"]))
+        state["_keraskit_format"] = FORMAT_VERSION
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        version = state.pop("_keraskit_format", FORMAT_VERSION)
+        if version > FORMAT_VERSION:
+            raise ValueError(
+                f"This estimator was saved by a newer keraskit (format {version}); upgrade."
+            )
+        data = state.pop("_model_bytes", None)
+        if isinstance(state.get("model"), _KerasBytes):
+            state["model"] = _load(state["model"].data)
+        super().__setstate__(state)
+        self._runtime = _RuntimeCache()
+        if data is not None:
+            self.model_ = _load(data)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+def _require_y(est, y):
+    if y is None:
+        raise ValueError(f"{type(est).__name__} requires y to be passed, but the target y is None.")
+
+
+def _same(a, b):
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # arrays and other objects without a plain truth value
+        return a is b
+
+
+def _short_repr(value):
+    """Functions and Keras objects by name, so that the repr is stable across processes."""
+    if inspect.isfunction(value) or inspect.isclass(value):
+        return value.__qualname__
+    if _is_keras_model(value):
+        return f"<keras model {value.name!r}>"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_short_repr(v) for v in value)
+        return (
+            f"[{inner}]"
+            if isinstance(value, list)
+            else f"({inner}{',' if len(value) == 1 else ''})"
+        )
+    if type(value).__module__.startswith("keras"):
+        return type(value).__name__ + "(...)"
+    return repr(value)
+
+
+class _KerasBytes:
+    """A Keras model given as ``model=`` travelling through pickle as ``.keras`` bytes."""
+
+    def __init__(self, data):
+        self.data = data
+
+
+def _is_keras_model(obj):
+    import sys
+
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(obj, keras.Model)
+
+
+def _load(data):
+    _register_keraskit_objects()
+    return model_from_bytes(data, compile=True)
+
+
+class KerasClassifier(ClassifierMixin, BaseWrapper):
+    """scikit-learn classifier around a Keras model you build (scikeras-compatible).
+
+    Parameters
+    ----------
+    model : callable or keras.Model, default=None
+        A function returning a Keras model (compiled or not), called at each fit with the
+        arguments its signature names: routed ``model__<name>`` or bare keyword arguments,
+        ``meta`` (``n_features_in_``, ``X_shape_``, ``n_classes_``, ``classes_``,
+        ``target_type_``, ``n_outputs_``...), ``compile_kwargs``, ``params``. Or a Keras
+        model, cloned (with its weights) at each fit and never trained in place.
+    warm_start : bool, default=False
+        Keep training the fitted model on the next ``fit`` instead of building a new one.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout and shuffling. The global generators it needs
+        are restored after each call, and op determinism is never switched on.
+    optimizer : str, keras.optimizers.Optimizer or class, default="rmsprop"
+        Used when the model comes uncompiled; ``optimizer__<name>`` arguments configure it.
+    loss : str, keras.losses.Loss, class, callable or None, default=None
+        ``None`` picks ``"binary_crossentropy"`` for one sigmoid output unit (or multilabel
+        targets) and ``"sparse_categorical_crossentropy"`` otherwise. ``loss__<name>``
+        arguments configure it. ``"categorical_crossentropy"`` gets one-hot targets.
+    metrics : list or None, default=None
+        Keras metrics (``metrics__<name>`` arguments configure them).
+    batch_size : int or None, default=None
+        Rows per gradient step (Keras' default, 32, when ``None``).
+    validation_batch_size : int or None, default=None
+        Rows per validation step.
+    verbose : int, default=1
+        Keras' verbosity during ``fit``.
+    callbacks : list of keras.callbacks.Callback (instances or classes) or None, default=None
+        Callbacks for ``fit``; instances are copied at each fit, classes are instantiated
+        with ``callbacks__<name>`` arguments.
+    validation_split : float, default=0.0
+        Fraction of the (last) training rows held out for validation (as in Keras).
+    shuffle : bool, default=True
+        Shuffle the training rows at each epoch.
+    run_eagerly : bool, default=False
+        Run Keras' training step eagerly (debugging).
+    epochs : int, default=1
+        Epochs per ``fit``.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into the sample weights.
+    **kwargs : dict
+        Routed parameters (``model__``, ``fit__``, ``predict__``, ``compile__``,
+        ``optimizer__``, ``loss__``, ``metrics__``, ``callbacks__``) and the model function's
+        own arguments. All are visible to ``get_params``/``set_params``.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        The fitted model.
+    history_ : dict of str to list of float
+        Keras' history across fits (``history_["val_loss"]``...).
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_classes_ : int
+        Number of classes.
+    n_features_in_ : int
+        Size of the second dimension of ``X``.
+    X_shape_ : tuple
+        Shape of the ``X`` seen by ``fit``.
+    target_type_ : str
+        ``type_of_target`` of ``y``.
+    n_outputs_ : int
+        Number of target columns (1 for single-label classification).
+
+    See Also
+    --------
+    KerasRegressor : The regressor.
+    MLPClassifier : A ready-made network with scikit-learn's parameters.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from keraskit import KerasClassifier
+    >>> def build(meta, hidden=16):
+    ...     return keras.Sequential([
+    ...         keras.Input((meta["n_features_in_"],)),
+    ...         keras.layers.Dense(hidden, activation="relu"),
+    ...         keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+    ...     ])
+    >>> clf = KerasClassifier(build, hidden=8, epochs=5, verbose=0)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        warm_start=False,
+        random_state=None,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        batch_size=None,
+        validation_batch_size=None,
+        verbose=1,
+        callbacks=None,
+        validation_split=0.0,
+        shuffle=True,
+        run_eagerly=False,
+        epochs=1,
+        class_weight=None,
+        **kwargs,
+    ):
+        super().__init__(
+            model,
+            warm_start=warm_start,
+            random_state=random_state,
+            optimizer=optimizer,
+            loss=loss,
+            metrics=metrics,
+            batch_size=batch_size,
+            validation_batch_size=validation_batch_size,
+            verbose=verbose,
+            callbacks=callbacks,
+            validation_split=validation_split,
+            shuffle=shuffle,
+            run_eagerly=run_eagerly,
+            epochs=epochs,
+            **kwargs,
+        )
+        self.class_weight = class_weight
+
+    def _prepare_y(self, y, X, reset, classes=None):
+        _require_y(self, y)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            from sklearn.utils.validation import column_or_1d
+
+            y = column_or_1d(y, warn=True)
+        if len(y) != X.shape[0]:
+            raise ValueError(
+                f"Found input variables with inconsistent numbers of samples: "
+                f"[{X.shape[0]}, {len(y)}]"
+            )
+        check_classification_targets(y)
+        target_type = type_of_target(y)
+        if target_type not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(
+                f"{type(self).__name__} supports binary, multiclass and multilabel targets, "
+                f"got {target_type}."
+            )
+        if reset:
+            self.target_type_ = target_type
+            self.y_dtype_ = y.dtype
+            self.y_ndim_ = y.ndim
+            if target_type == "multilabel-indicator":
+                self.classes_ = np.arange(y.shape[1])
+                self.n_outputs_ = y.shape[1]
+            else:
+                self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+                self.n_outputs_ = 1
+                if len(self.classes_) < 2:
+                    raise ValueError(
+                        "The number of classes has to be greater than one; got "
+                        f"{len(self.classes_)} class: {self.classes_}."
+                    )
+            self.n_classes_ = len(self.classes_)
+            self.n_outputs_expected_ = 1
+        if target_type == "multilabel-indicator":
+            if self.target_type_ != target_type or y.shape[1] != self.n_classes_:
+                raise ValueError("y does not have the labels of the fitted classifier.")
+            return y.astype(np.float32)
+        if self.target_type_ == "multilabel-indicator":
+            raise ValueError("The classifier was fitted on multilabel targets.")
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"y contains classes not seen before: {unseen}; classes_ is {self.classes_}."
+            )
+        return np.searchsorted(self.classes_, y)
+
+    def _loss_or_default(self, width=None):
+        if self.loss is not None:
+            return self.loss
+        if getattr(self, "target_type_", None) == "multilabel-indicator" or width == 1:
+            return "binary_crossentropy"
+        return "sparse_categorical_crossentropy"
+
+    def _expected_width(self):
+        if self.target_type_ == "multilabel-indicator":
+            return {self.n_classes_}
+        return {1, self.n_classes_} if self.n_classes_ == 2 else {self.n_classes_}
+
+    def _loss_name(self):
+        loss = self.model_.loss
+        name = loss if isinstance(loss, str) else getattr(loss, "name", None)
+        name = name or getattr(loss, "__name__", "")
+        return str(name).lower()
+
+    def _encode_for_loss(self, codes):
+        if self.target_type_ == "multilabel-indicator":
+            return codes
+        name = self._loss_name()
+        width = self.model_.outputs[0].shape[-1] if len(self.model_.outputs) == 1 else None
+        if "categorical" in name and "sparse" not in name:
+            return np.eye(self.n_classes_, dtype=np.float32)[codes]
+        if width == 1:
+            return codes.astype(np.float32)[:, None]
+        return codes
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs):
+        """Train one epoch, continuing from the current model if there is one.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Targets.
+        classes : array-like of shape (n_classes,), default=None
+            Every class that will ever appear (first call only); by default the classes
+            of this ``y``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        **kwargs : dict
+            Extra arguments for ``keras.Model.fit``.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, True, 1, kwargs, classes=classes)
+
+    def predict_proba(self, X, **kwargs):
+        """Probability of each class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Input data.
+        **kwargs : dict
+            Extra arguments for ``keras.Model.predict`` (as with ``predict__``).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            ``(n, 2)`` also for a model ending in one sigmoid unit.
+        """
+        out = self._outputs(X, **kwargs)
+        out = out.reshape(out.shape[0], -1)
+        if out.shape[1] == 1 and self.target_type_ != "multilabel-indicator":
+            p = out[:, 0]
+            return np.column_stack([1 - p, p])
+        return out
+
+    def predict(self, X, **kwargs):
+        """Predict class labels (indicator rows for multilabel targets).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Input data.
+        **kwargs : dict
+            Extra arguments for ``keras.Model.predict``.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted labels.
+        """
+        proba = self.predict_proba(X, **kwargs)
+        if self.target_type_ == "multilabel-indicator":
+            return (proba > 0.5).astype(int)
+        return self.classes_.take(proba.argmax(axis=1))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class KerasRegressor(RegressorMixin, BaseWrapper):
+    """scikit-learn regressor around a Keras model you build (scikeras-compatible).
+
+    Parameters
+    ----------
+    model : callable or keras.Model, default=None
+        A function returning a Keras model (compiled or not), called at each fit with the
+        arguments its signature names: routed ``model__<name>`` or bare keyword arguments,
+        ``meta`` (``n_features_in_``, ``X_shape_``, ``n_outputs_``, ``target_type_``...),
+        ``compile_kwargs``, ``params``. Or a Keras model, cloned (with its weights) at each
+        fit and never trained in place.
+    warm_start : bool, default=False
+        Keep training the fitted model on the next ``fit`` instead of building a new one.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout and shuffling, without lasting global effects.
+    optimizer : str, keras.optimizers.Optimizer or class, default="rmsprop"
+        Used when the model comes uncompiled; ``optimizer__<name>`` arguments configure it.
+    loss : str, keras.losses.Loss, class, callable or None, default=None
+        ``None`` means ``"mse"``; ``loss__<name>`` arguments configure it.
+    metrics : list or None, default=None
+        Keras metrics, e.g. ``[KerasRegressor.r_squared]``.
+    batch_size : int or None, default=None
+        Rows per gradient step (Keras' default, 32, when ``None``).
+    validation_batch_size : int or None, default=None
+        Rows per validation step.
+    verbose : int, default=1
+        Keras' verbosity during ``fit``.
+    callbacks : list of keras.callbacks.Callback (instances or classes) or None, default=None
+        Callbacks for ``fit``; instances are copied at each fit.
+    validation_split : float, default=0.0
+        Fraction of the (last) training rows held out for validation (as in Keras).
+    shuffle : bool, default=True
+        Shuffle the training rows at each epoch.
+    run_eagerly : bool, default=False
+        Run Keras' training step eagerly (debugging).
+    epochs : int, default=1
+        Epochs per ``fit``.
+    **kwargs : dict
+        Routed parameters and the model function's own arguments (see
+        :class:`KerasClassifier`).
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        The fitted model.
+    history_ : dict of str to list of float
+        Keras' history across fits.
+    n_features_in_ : int
+        Size of the second dimension of ``X``.
+    X_shape_ : tuple
+        Shape of the ``X`` seen by ``fit``.
+    n_outputs_ : int
+        Number of target columns.
+
+    See Also
+    --------
+    KerasClassifier : The classifier.
+    MLPRegressor : A ready-made network with scikit-learn's parameters.
+    """
+
+    r_squared = staticmethod(r_squared)
+
+    def _prepare_y(self, y, X, reset, classes=None):
+        _require_y(self, y)
+        y = np.asarray(y)
+        if y.dtype.kind not in "fiub":
+            raise ValueError(
+                f"Unknown label type: regression targets must be numeric, got {y.dtype}."
+            )
+        y = y.astype(np.float64)
+        if len(y) != X.shape[0]:
+            raise ValueError(
+                f"Found input variables with inconsistent numbers of samples: "
+                f"[{X.shape[0]}, {len(y)}]"
+            )
+        if not np.isfinite(y).all():
+            raise ValueError("Input y contains NaN or infinity.")
+        if y.ndim > 2:
+            raise ValueError(f"y must be 1-D or 2-D, got {y.ndim} dimensions.")
+        if reset:
+            self.target_type_ = type_of_target(y)
+            self.y_dtype_ = y.dtype
+            self.y_ndim_ = y.ndim
+            self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+            self.n_outputs_expected_ = 1
+        elif (1 if y.ndim == 1 else y.shape[1]) != self.n_outputs_:
+            raise ValueError(
+                f"y has {y.shape[1:]} outputs; the regressor was fitted with {self.n_outputs_}."
+            )
+        return y.reshape(len(y), -1)
+
+    def _loss_or_default(self, width=None):
+        return "mse" if self.loss is None else self.loss
+
+    def _expected_width(self):
+        return {self.n_outputs_}
+
+    def _encode_for_loss(self, y):
+        return y
+
+    def predict(self, X, **kwargs):
+        """Predict targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Input data.
+        **kwargs : dict
+            Extra arguments for ``keras.Model.predict``.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions.
+        """
+        out = self._outputs(X, **kwargs)
+        out = out.reshape(out.shape[0], -1)
+        return out[:, 0] if self.y_ndim_ == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
