@@ -150,3 +150,21 @@ def test_interleaved_estimators_of_one_shape_keep_their_own_state():
     np.testing.assert_array_equal(a.predict_proba(X), alone.predict_proba(X))
     assert a.loss_curve_ == alone.loss_curve_
     assert not np.allclose(b.predict_proba(X), a.predict_proba(X))
+
+
+def test_a_deleted_estimator_leaves_nothing_behind():
+    """The shared caches hold compiled functions, never estimators or their data."""
+    import gc
+    import weakref
+
+    X, y = _digits(np.float32)
+    X = X.copy()
+    est = MLPClassifier((12,), max_iter=2, random_state=0).fit(X, y)
+    est.predict_proba(X[:3])
+    est.predict_proba(np.tile(X, (40, 1)))  # the TensorFlow path too
+    refs = [weakref.ref(est), weakref.ref(X)]
+    n_templates = len(_training._templates)
+    del est, X
+    gc.collect()
+    assert all(r() is None for r in refs)
+    assert len(_training._templates) == n_templates <= _training.CACHE_SIZE

@@ -24,7 +24,7 @@ def simple_model(meta, hidden=16):
     )
 
 
-COMMON = dict(epochs=30, batch_size=256, verbose=0, optimizer="adam", optimizer__learning_rate=0.05)
+COMMON = dict(epochs=10, batch_size=256, verbose=0, optimizer="adam", optimizer__learning_rate=0.05)
 
 
 @parametrize_with_checks(
