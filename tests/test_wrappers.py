@@ -255,3 +255,46 @@ def test_bad_input_is_refused_clearly_and_keeps_the_fitted_model():
         warnings.simplefilter("ignore")
         with pytest.raises(ValueError, match="requires y"):
             KerasRegressor(get_reg, verbose=0).fit(Xr, None)
+
+
+def test_review_cases_epochs_state_and_live_weights():
+    reg = KerasRegressor(get_reg, hidden_layer_sizes=(8,), dropout=0.0, verbose=0, epochs=1)
+    reg.fit(Xr, yr, epochs=3)  # fit(..., epochs=) wins over the constructor's, as in scikeras
+    assert len(reg.history_["loss"]) == 3
+    with pytest.raises(TypeError, match="one epoch"):
+        reg.partial_fit(Xr, yr, epochs=2)
+    # predictions follow later changes to model_ (no stale copy of the weights)
+    before = reg.predict(Xr[:3])
+    reg.model_.set_weights([np.zeros_like(w) for w in reg.model_.get_weights()])
+    np.testing.assert_array_equal(reg.predict(Xr[:3]), np.zeros(3))
+    assert not np.allclose(before, 0)
+
+    # a failed warm-start fit puts back the optimizer state too
+    warm = KerasRegressor(get_reg, hidden_layer_sizes=(8,), dropout=0.0, verbose=0)
+    warm.set_params(warm_start=True, optimizer="adam").fit(Xr, yr)
+    iterations = int(warm.model_.optimizer.iterations.numpy())
+
+    class Boom(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        warm.fit(Xr, yr, callbacks=[Boom()])
+    assert int(warm.model_.optimizer.iterations.numpy()) == iterations
+
+    # initialize without y (regressor), a frozen layer, a seeded fit inside a user's sequence
+    def frozen(meta):
+        model = get_reg({"n_outputs_": 1, **meta}, (8,), 0.0)  # no y, no n_outputs_
+        model.layers[0].trainable = False
+        return model
+
+    KerasRegressor(frozen, verbose=0).initialize(Xr).predict(Xr[:2])
+    import tensorflow as tf
+
+    tf.random.set_seed(123)
+    first = float(tf.random.uniform(()))
+    tf.random.set_seed(123)
+    float(tf.random.uniform(()))
+    KerasRegressor(frozen, verbose=0, random_state=0).fit(Xr, yr)
+    assert float(tf.random.uniform(())) != first  # the user's sequence went on
+    tf.random.set_seed(None)

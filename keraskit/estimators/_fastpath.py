@@ -70,8 +70,12 @@ _IDENTITY_LAYERS = (
 
 
 def _activation(fn):
-    name = getattr(fn, "__name__", None)
-    return ACTIVATIONS.get(name)
+    """The NumPy twin of a Keras activation function: matched by identity, never by name
+    (a user's function called ``swish`` or ``keras.ops.gelu`` is not Keras' activation)."""
+    for name, numpy_fn in ACTIVATIONS.items():
+        if fn is keras.activations.get(name):
+            return numpy_fn
+    return None
 
 
 class NumpyForward:
@@ -135,9 +139,16 @@ def numpy_forward(sub, trainable, non_trainable):
         return None
     t_index = {id(v): i for i, v in enumerate(trainable)}
     nt_index = {id(v): i for i, v in enumerate(non_trainable)}
+    try:
+        return _plan(sub, t_index, nt_index)
+    except (KeyError, AttributeError):  # e.g. frozen or LoRA kernels: not a plain layer
+        return None
+
+
+def _plan(sub, t_index, nt_index):
     steps, n_weights = [], 0
     for layer in sub.layers:
-        if isinstance(layer, _IDENTITY_LAYERS):
+        if type(layer) in _IDENTITY_LAYERS:  # exact types: a subclass may act at inference
             continue
         if type(layer) is keras.layers.Dense:
             act = _activation(layer.activation)

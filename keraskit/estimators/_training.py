@@ -161,6 +161,11 @@ class VariableGroup:
         """Assign ``arrays`` (one per variable, in order) to the variables."""
         if not self.variables:
             return
+        for i, a in enumerate(arrays):
+            if np.shape(a) != self.shapes[i]:
+                raise ValueError(
+                    f"weight {i} has shape {np.shape(a)}, the variable {self.shapes[i]}"
+                )
         flats = [
             np.concatenate(
                 [np.ravel(np.asarray(arrays[i], dtype=self.dtypes[i].as_numpy_dtype)) for i in m]

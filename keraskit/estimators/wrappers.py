@@ -39,6 +39,9 @@ ROUTING_PREFIXES = (
 )
 #: ``Model.fit`` arguments that are constructor parameters.
 _FIT_PARAMS = ("batch_size", "validation_batch_size", "verbose", "validation_split", "shuffle")
+#: Bare keyword arguments that scikeras hands to ``compile`` and ``fit`` (not to the model).
+_BARE_COMPILE = ("weighted_metrics", "loss_weights", "steps_per_execution", "jit_compile")
+_BARE_FIT = ("validation_freq", "validation_steps", "steps_per_epoch")
 
 
 def r_squared(y_true, y_pred):
@@ -83,7 +86,7 @@ def _camel(name):
 
 
 @contextmanager
-def _seeded(random_state):
+def _seeded(random_state, offset=0):
     """Seed Python's, NumPy's and TensorFlow's global generators for a block, then restore.
 
     Keras draws initializer and dropout seeds from Python's ``random`` and shuffles with
@@ -96,10 +99,15 @@ def _seeded(random_state):
     import tensorflow as tf
     from tensorflow.python.eager import context
 
-    seed = int(check_random_state(random_state).randint(2**31 - 1))
+    # continuing fits (warm start, partial_fit) get a new seed per epoch already trained, so
+    # that their batches are not shuffled identically at every call
+    seed = (int(check_random_state(random_state).randint(2**31 - 1)) + offset) % (2**31 - 1)
     # Keras' numpy data paths shuffle with NumPy's legacy global generator: save and seed it
     py_state, np_state = random.getstate(), np.random.get_state()  # noqa: NPY002
+    ctx = context.context()
     tf_seed = context.global_seed()
+    op_seeds = getattr(ctx, "_rng", None)  # the op-seed sequence of a user's global seed
+    op_state = op_seeds.getstate() if op_seeds is not None else None
     random.seed(seed)
     np.random.seed(seed % (2**32))  # noqa: NPY002
     tf.random.set_seed(seed)
@@ -109,25 +117,25 @@ def _seeded(random_state):
         random.setstate(py_state)
         np.random.set_state(np_state)  # noqa: NPY002
         tf.random.set_seed(tf_seed)
+        if op_state is not None and getattr(ctx, "_rng", None) is not None:
+            ctx._rng.setstate(op_state)  # continue the user's sequence where it was
 
 
 class _Runner:
-    """Fast inference of one fitted Keras model (NumPy for small dense inputs)."""
+    """Inference of one Keras model through one compiled function (no ``Model.predict``).
+
+    The function reads the model's live variables, so predictions follow any later change
+    to ``model_`` (``fit``, ``set_weights``, ``load_weights``). keraskit's NumPy fast path is
+    not used here: a hand-built model may hold layers whose inference NumPy cannot mirror
+    (shared or frozen layers, custom activations, Monte Carlo dropout).
+    """
 
     def __init__(self, model):
         import tensorflow as tf
 
-        from ._fastpath import numpy_forward
-
         self.model = model
         self.single = len(model.outputs) == 1 and len(model.inputs) == 1
-        self.numpy = None
         if self.single:
-            t, nt = model.trainable_variables, model.non_trainable_variables
-            self.numpy = numpy_forward(model, t, nt)
-            if self.numpy is not None:
-                self.weights = ([v.numpy() for v in t], [v.numpy() for v in nt])
-                self.dtype = np.dtype(model.inputs[0].dtype)
             spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), model.inputs[0].dtype)
             self.fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
 
@@ -135,8 +143,6 @@ class _Runner:
         if not self.single or predict_kwargs:
             out = self.model.predict(X, **{"verbose": 0, **predict_kwargs})
             return out if isinstance(out, np.ndarray) else np.asarray(out)
-        if self.numpy is not None and self.numpy.worth_it(X.shape[0]):
-            return self.numpy(self.weights, np.asarray(X, dtype=self.dtype))
         from ._training import PREDICT_CHUNK
 
         parts = [
@@ -267,6 +273,7 @@ class BaseWrapper(BaseEstimator):
         """Bare keyword arguments given to the constructor (for the model function)."""
         base = set(inspect.signature(BaseWrapper.__init__).parameters)
         base |= set(inspect.signature(type(self).__init__).parameters)
+        base |= set(_BARE_COMPILE) | set(_BARE_FIT)
         return {
             k: v for k, v in self.get_params(deep=False).items() if k not in base and "__" not in k
         }
@@ -318,17 +325,21 @@ class BaseWrapper(BaseEstimator):
     def _compile_kwargs(self, width=None, out_dtype=None):
         import keras
 
-        kwargs = dict(self._routed("compile"))
+        kwargs = {k: v for k, v in self._kwargs.items() if k in _BARE_COMPILE}
+        kwargs.update(self._routed("compile"))
         kwargs["optimizer"] = self._make(
             "optimizer", self.optimizer, self._routed("optimizer"), keras.optimizers
         )
         loss, routed = self._loss_or_default(width), self._routed("loss")
-        if isinstance(loss, (str, type)):
+        keras_own = isinstance(loss, str) or (
+            isinstance(loss, type) and loss.__module__.startswith("keras.")
+        )
+        if keras_own:
             # the weighted mean (sum of w * loss / sum of w), not Keras' sum / batch size:
             # then the scale of sample weights does not matter and integer weights act
             # exactly as repeated rows
             routed = {"reduction": "mean_with_sample_weight", **routed}
-            if out_dtype is not None and out_dtype != keras.config.floatx():
+            if out_dtype == "float64":
                 routed = {"dtype": out_dtype, **routed}  # a float64 model gets a float64 loss
         kwargs["loss"] = self._make("loss", loss, routed, keras.losses)
         if self.metrics is not None:
@@ -401,13 +412,17 @@ class BaseWrapper(BaseEstimator):
             )
         return X
 
-    def _fit_kwargs(self, extra):
+    def _fit_kwargs(self, extra, n_samples):
         kwargs = {k: getattr(self, k) for k in _FIT_PARAMS}
+        kwargs.update({k: v for k, v in self._kwargs.items() if k in _BARE_FIT})
         kwargs.update(self._routed("fit"))
         kwargs.update(extra)
         callbacks = self._callbacks()
         callbacks += [copy.deepcopy(cb) for cb in kwargs.pop("callbacks", None) or []]
         kwargs["callbacks"] = callbacks
+        for name in ("batch_size", "validation_batch_size"):
+            if kwargs.get(name) == -1:  # scikeras: one batch of all the rows
+                kwargs[name] = n_samples
         return kwargs
 
     def _callbacks(self):
@@ -487,6 +502,7 @@ class BaseWrapper(BaseEstimator):
         self : object
             The updated estimator.
         """
+        _one_epoch_only(kwargs)
         return self._fit(X, y, sample_weight, True, 1, kwargs)
 
     def initialize(self, X, y=None):
@@ -511,9 +527,12 @@ class BaseWrapper(BaseEstimator):
             X = self._validate_X(X, reset=True)
             if y is not None:
                 self._prepare_y(y, X, reset=True)
+            elif isinstance(self, ClassifierMixin):
+                raise ValueError(f"{type(self).__name__}.initialize needs y to learn the classes.")
             with _seeded(self.random_state):
                 self.model_ = self._build()
-            self._check_outputs()
+            if y is not None:
+                self._check_outputs()
             self.history_ = defaultdict(list)
             self._runtime = _RuntimeCache()
         except BaseException:
@@ -524,15 +543,20 @@ class BaseWrapper(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, warm_start, epochs, extra, classes=None):
         saved = vars(self).copy()
-        weights = None
+        state = None
         try:
             keep = warm_start and hasattr(self, "model_")
             X = self._validate_X(X, reset=not keep)
             y_enc = self._prepare_y(y, X, reset=not keep, classes=classes)
             sw = self._sample_weight(sample_weight, X, y)
-            with _seeded(self.random_state):
+            fit_kwargs = self._fit_kwargs(extra, X.shape[0])
+            # precedence as in scikeras: fit(..., epochs=) > fit__epochs > epochs
+            epochs = fit_kwargs.pop("epochs", epochs)
+            fit_kwargs.pop("initial_epoch", None)
+            done = self.current_epoch if keep else 0
+            with _seeded(self.random_state, offset=done):
                 if keep:
-                    weights = self.model_.get_weights()
+                    state = _snapshot(self.model_)
                 else:
                     self.model_ = self._build()
                     self.history_ = defaultdict(list)
@@ -542,9 +566,9 @@ class BaseWrapper(BaseEstimator):
                     X,
                     y_enc,
                     sample_weight=sw,
-                    epochs=epochs + (len(self.history_.get("loss", [])) if keep else 0),
-                    initial_epoch=len(self.history_.get("loss", [])) if keep else 0,
-                    **self._fit_kwargs(extra),
+                    epochs=done + epochs,
+                    initial_epoch=done,
+                    **fit_kwargs,
                 )
             new = defaultdict(list, {k: list(v) for k, v in self.history_.items()})
             for key, values in history.history.items():
@@ -552,8 +576,8 @@ class BaseWrapper(BaseEstimator):
             self.history_ = new
             self._runtime = _RuntimeCache()
         except BaseException:
-            if weights is not None:
-                saved["model_"].set_weights(weights)
+            if state is not None:
+                _restore(saved["model_"], state)
             vars(self).clear()
             vars(self).update(saved)
             raise
@@ -565,6 +589,14 @@ class BaseWrapper(BaseEstimator):
         if len(out) != 1:
             return
         width = out[0].shape[-1]
+        loss = getattr(self.model_, "loss", None)
+        name = str(loss if isinstance(loss, str) else getattr(loss, "name", "")).lower()
+        if width == 1 and "sparse_categorical" in name:
+            raise ValueError(
+                "The model ends in one output unit but is compiled with a sparse categorical "
+                "cross-entropy, which needs one unit per class: use "
+                "loss='binary_crossentropy' with one sigmoid unit, or n_classes_ units."
+            )
         expected = self._expected_width()
         if expected is not None and width not in expected:
             raise ValueError(
@@ -578,7 +610,7 @@ class BaseWrapper(BaseEstimator):
         check_is_fitted(self, "model_")
         X = self._validate_X(X, reset=False)
         rt = self._runtime
-        if rt.runner is None:
+        if rt.runner is None or rt.runner.model is not self.model_:
             rt.runner = _Runner(self.model_)
         kwargs = {**self._routed("predict"), **kwargs}
         for name in ("verbose", "batch_size"):  # they do not change the outputs
@@ -635,6 +667,28 @@ class BaseWrapper(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
+
+
+def _one_epoch_only(kwargs):
+    for name in ("epochs", "initial_epoch"):
+        if name in kwargs:
+            raise TypeError(
+                f"partial_fit trains exactly one epoch and does not take {name!r}; use "
+                "fit with warm_start=True for several."
+            )
+
+
+def _snapshot(model):
+    """Values of every model and optimizer variable (seed states included)."""
+    variables = list(model.variables)
+    if getattr(model, "optimizer", None) is not None:
+        variables += list(model.optimizer.variables)
+    return [(v, np.array(v.numpy(), copy=True)) for v in variables]
+
+
+def _restore(model, state):
+    for v, value in state:
+        v.assign(value)
 
 
 def _require_y(est, y):
@@ -839,6 +893,8 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
             else:
                 self.classes_ = np.unique(y if classes is None else np.asarray(classes))
                 self.n_outputs_ = 1
+                if classes is not None:  # the type of the whole problem, not of this batch
+                    self.target_type_ = "binary" if len(self.classes_) <= 2 else "multiclass"
                 if len(self.classes_) < 2:
                     raise ValueError(
                         "The number of classes has to be greater than one; got "
@@ -910,6 +966,7 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         self : object
             The updated estimator.
         """
+        _one_epoch_only(kwargs)
         return self._fit(X, y, sample_weight, True, 1, kwargs, classes=classes)
 
     def predict_proba(self, X, **kwargs):
@@ -1077,7 +1134,9 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
         """
         out = self._outputs(X, **kwargs)
         out = out.reshape(out.shape[0], -1)
-        return out[:, 0] if self.y_ndim_ == 1 else out
+        # without a y seen (initialize(X)), one output column comes back 1-D
+        one_d = getattr(self, "y_ndim_", 1) == 1 and out.shape[1] == 1
+        return out[:, 0] if one_d else out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
