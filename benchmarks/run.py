@@ -207,6 +207,14 @@ def seed_and_latency(quick):
     )
     out["batch"]["Keras model.predict"] = _latency(lambda: model.predict(big, verbose=0), 5)
 
+    # keraskit's wrapper of the same hand-built model (Keras' own fit, keraskit's predict)
+    kw = keraskit.KerasClassifier(
+        model=_keras_mlp(784, (50,), 10, 1e-4, 200, _sgd), batch_size=200, epochs=10, verbose=0
+    )
+    out["fit"]["keraskit KerasClassifier"] = _median_time(lambda: kw.fit(X_tr, y_tr), repeats)
+    out["acc"]["keraskit KerasClassifier"] = kw.score(X_te, y_te)
+    out["one_row"]["keraskit KerasClassifier"] = _latency(lambda: kw.predict_proba(one), calls)
+
     KerasClassifier = _scikeras()
     if KerasClassifier is not None:
         sc = KerasClassifier(
@@ -488,6 +496,14 @@ def build_table(r):
             scik=f"{acc['scikeras']:.4f}" if "scikeras" in acc else "",
         )
     )
+    rows.append(
+        _row(
+            "1. the same hand-built model: keraskit KerasClassifier vs scikeras (fit)",
+            "",
+            keraskit=_ratio(f["keraskit KerasClassifier"], base),
+            scik=_ratio(f["scikeras"], base) if "scikeras" in f else "not installed",
+        )
+    )
     one = seed["one_row"]
     ms = {k: v * 1e3 for k, v in one.items()}
     rows.append(
@@ -498,6 +514,14 @@ def build_table(r):
             keraskit=f"{ms['keraskit']:.3f} ({_ratio(ms['keraskit'], ms['sklearn'])})",
             keras=f"{ms['Keras model.predict']:.1f} predict; "
             f"{ms['Keras compiled function']:.2f} compiled fn",
+            scik=f"{ms['scikeras']:.1f}" if "scikeras" in ms else "",
+        )
+    )
+    rows.append(
+        _row(
+            "2. predict_proba, one row, KerasClassifier wrapper (ms)",
+            "",
+            keraskit=f"{ms['keraskit KerasClassifier']:.3f}",
             scik=f"{ms['scikeras']:.1f}" if "scikeras" in ms else "",
         )
     )
