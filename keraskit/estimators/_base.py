@@ -41,17 +41,19 @@ ACTIVATIONS = {
 
 
 class _Runtime:
-    """Per-estimator caches that are not state: weight tensors and the Keras model.
+    """Per-estimator caches that are not state: weight tensors, the Keras model, and the
+    compiled inference of a wrapped model (``KerasClassifier``/``KerasRegressor``).
 
     It is never pickled or deep-copied (a copy starts empty), and it lives in one attribute
     set by ``fit`` so that predicting never changes the estimator's ``__dict__``.
     """
 
-    __slots__ = ("tensors", "model")
+    __slots__ = ("tensors", "model", "runner")
 
     def __init__(self):
         self.tensors = None
         self.model = None
+        self.runner = None
 
     def __deepcopy__(self, memo):
         return _Runtime()

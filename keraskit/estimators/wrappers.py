@@ -22,8 +22,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 
+from ._base import _Runtime
 from ._persistence import FORMAT_VERSION, model_from_bytes, model_to_bytes
 
 #: Prefixes of routed parameters (``optimizer__learning_rate``, ``model__dropout``, ...).
@@ -152,21 +158,6 @@ class _Runner:
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-class _RuntimeCache:
-    """Per-fit inference cache; never pickled or copied (a copy starts empty)."""
-
-    __slots__ = ("runner",)
-
-    def __init__(self):
-        self.runner = None
-
-    def __deepcopy__(self, memo):
-        return _RuntimeCache()
-
-    def __reduce__(self):
-        return (_RuntimeCache, ())
-
-
 class BaseWrapper(BaseEstimator):
     """Base of :class:`KerasClassifier` and :class:`KerasRegressor`; not used directly."""
 
@@ -265,18 +256,20 @@ class BaseWrapper(BaseEstimator):
         return self
 
     def _routed(self, prefix):
-        params = self.get_params(deep=False)
+        """``prefix__name`` parameters as ``{name: value}`` (they all live in ``_kwargs``)."""
         start = prefix + "__"
-        return {k[len(start) :]: v for k, v in params.items() if k.startswith(start)}
+        return {k[len(start) :]: v for k, v in self._kwargs.items() if k.startswith(start)}
 
     def _user_params(self):
         """Bare keyword arguments given to the constructor (for the model function)."""
-        base = set(inspect.signature(BaseWrapper.__init__).parameters)
-        base |= set(inspect.signature(type(self).__init__).parameters)
-        base |= set(_BARE_COMPILE) | set(_BARE_FIT)
-        return {
-            k: v for k, v in self.get_params(deep=False).items() if k not in base and "__" not in k
-        }
+        bare_elsewhere = set(_BARE_COMPILE) | set(_BARE_FIT)
+        return {k: v for k, v in self._kwargs.items() if "__" not in k and k not in bare_elsewhere}
+
+    def _targets(self, y, X, reset, classes=None):
+        """Check ``y`` against ``X`` with sklearn's errors, then encode it (``_prepare_y``)."""
+        _require_y(self, y)
+        check_consistent_length(X, y)
+        return self._prepare_y(np.asarray(y), X, reset, classes)
 
     # --------------------------------------------------------------- building
     def _meta(self):
@@ -526,7 +519,7 @@ class BaseWrapper(BaseEstimator):
         try:
             X = self._validate_X(X, reset=True)
             if y is not None:
-                self._prepare_y(y, X, reset=True)
+                self._targets(y, X, reset=True)
             elif isinstance(self, ClassifierMixin):
                 raise ValueError(f"{type(self).__name__}.initialize needs y to learn the classes.")
             with _seeded(self.random_state):
@@ -534,7 +527,7 @@ class BaseWrapper(BaseEstimator):
             if y is not None:
                 self._check_outputs()
             self.history_ = defaultdict(list)
-            self._runtime = _RuntimeCache()
+            self._runtime = _Runtime()
         except BaseException:
             vars(self).clear()
             vars(self).update(saved)
@@ -547,7 +540,7 @@ class BaseWrapper(BaseEstimator):
         try:
             keep = warm_start and hasattr(self, "model_")
             X = self._validate_X(X, reset=not keep)
-            y_enc = self._prepare_y(y, X, reset=not keep, classes=classes)
+            y_enc = self._targets(y, X, reset=not keep, classes=classes)
             sw = self._sample_weight(sample_weight, X, y)
             fit_kwargs = self._fit_kwargs(extra, X.shape[0])
             # precedence as in scikeras: fit(..., epochs=) > fit__epochs > epochs
@@ -574,7 +567,7 @@ class BaseWrapper(BaseEstimator):
             for key, values in history.history.items():
                 new[key].extend(float(v) for v in values)
             self.history_ = new
-            self._runtime = _RuntimeCache()
+            self._runtime = _Runtime()
         except BaseException:
             if state is not None:
                 _restore(saved["model_"], state)
@@ -659,7 +652,7 @@ class BaseWrapper(BaseEstimator):
         if isinstance(state.get("model"), _KerasBytes):
             state["model"] = _load(state["model"].data)
         super().__setstate__(state)
-        self._runtime = _RuntimeCache()
+        self._runtime = _Runtime()
         if data is not None:
             self.model_ = _load(data)
 
@@ -865,17 +858,10 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         self.class_weight = class_weight
 
     def _prepare_y(self, y, X, reset, classes=None):
-        _require_y(self, y)
-        y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             from sklearn.utils.validation import column_or_1d
 
             y = column_or_1d(y, warn=True)
-        if len(y) != X.shape[0]:
-            raise ValueError(
-                f"Found input variables with inconsistent numbers of samples: "
-                f"[{X.shape[0]}, {len(y)}]"
-            )
         check_classification_targets(y)
         target_type = type_of_target(y)
         if target_type not in ("binary", "multiclass", "multilabel-indicator"):
@@ -1080,18 +1066,11 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
     r_squared = staticmethod(r_squared)
 
     def _prepare_y(self, y, X, reset, classes=None):
-        _require_y(self, y)
-        y = np.asarray(y)
         if y.dtype.kind not in "fiub":
             raise ValueError(
                 f"Unknown label type: regression targets must be numeric, got {y.dtype}."
             )
         y = y.astype(np.float64)
-        if len(y) != X.shape[0]:
-            raise ValueError(
-                f"Found input variables with inconsistent numbers of samples: "
-                f"[{X.shape[0]}, {len(y)}]"
-            )
         if not np.isfinite(y).all():
             raise ValueError("Input y contains NaN or infinity.")
         if y.ndim > 2:
