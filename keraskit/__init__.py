@@ -1,5 +1,6 @@
 """keraskit: scikit-learn estimators made of Keras 3 networks on TensorFlow."""
 
+from ._config import configure, get_config
 from ._version import __version__
 from .estimators import (
     AutoencoderTransformer,
@@ -32,6 +33,8 @@ def load(path):
 
 
 __all__ = [
+    "configure",
+    "get_config",
     "load",
     "AutoencoderTransformer",
     "CNNClassifier",

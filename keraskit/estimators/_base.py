@@ -9,6 +9,7 @@ so that importing keraskit or building estimators costs nothing.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import warnings
 from numbers import Integral, Real
 
@@ -96,6 +97,8 @@ class BaseKerasEstimator(BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_normalization": ["boolean"],
         "callbacks": [list, tuple, None],
+        "mixed_precision": ["boolean", StrOptions({"float16", "bfloat16"})],
+        "distribution": [StrOptions({"mirrored"}), None],
     }
 
     # ----------------------------------------------------------------- fitting
@@ -142,9 +145,13 @@ class BaseKerasEstimator(BaseEstimator):
             X = X.astype(self._arch.dtype)  # continue in the network's dtype, as sklearn does
         Y = self._head.prepare(self, y, first, incremental)
         sw = self._fit_sample_weight(sample_weight, X, y)
-        dtype = "float32" if X.dtype == np.float32 else "float64"
+        precision = _training.resolve_precision(self.mixed_precision)
+        # mixed precision keeps float32 weights and outputs, whatever the input's dtype
+        dtype = "float32" if X.dtype == np.float32 or precision else "float64"
         arch = self._arch_spec(X, Y.shape[1], dtype, architecture)
-        trainer = _training.get_trainer(arch, self._train_spec())
+        if precision is not None:
+            arch = dataclasses.replace(arch, mixed_precision=precision)
+        trainer = _training.get_trainer(arch, self._train_spec(), self.distribution)
         rng = check_random_state(self.random_state)
         if first:
             weights = _training.initial_weights(trainer.template, rng, self._init_factor())
@@ -239,6 +246,15 @@ class BaseKerasEstimator(BaseEstimator):
             raise ValueError("partial_fit does not support early_stopping=True")
         if self.solver != "lbfgs":
             return
+        for name in ("mixed_precision", "distribution"):
+            value = getattr(self, name)
+            if value not in (False, None):
+                raise ValueError(
+                    f"{name}={value!r} is not available with solver='lbfgs' (full-batch "
+                    "L-BFGS needs exact float32/float64 gradients on one device); use a "
+                    f"stochastic solver ('adam', 'sgd', ...) or {name}="
+                    f"{'False' if name == 'mixed_precision' else 'None'}."
+                )
         random_parts = {"dropout": self.dropout, "noise_std": getattr(self, "noise_std", 0.0)}
         random_parts.update({k: getattr(self, k, 0.0) for k in _AUGMENTATIONS})
         random_parts["batch_normalization"] = self.batch_normalization

@@ -54,7 +54,11 @@ class MLPSpec:
     batch_normalization : bool
         Whether a batch normalization layer follows each hidden dense layer.
     dtype : str
-        ``"float32"`` or ``"float64"``: the dtype of every weight and computation.
+        ``"float32"`` or ``"float64"``: the dtype of the input, every weight and the outputs
+        (and of every computation, without mixed precision).
+    mixed_precision : {'float16', 'bfloat16'} or None
+        Compute dtype of the hidden layers (Keras' ``mixed_<dtype>`` policy); the input,
+        the logits, the output activation and an autoencoder's code stay in ``dtype``.
     """
 
     n_features: int
@@ -65,22 +69,30 @@ class MLPSpec:
     dropout: float = 0.0
     batch_normalization: bool = False
     dtype: str = "float32"
+    mixed_precision: str | None = None
+
+
+def layer_dtype(spec):
+    """Dtype policy of the hidden layers: ``spec.dtype``, or Keras' ``mixed_<dtype>``."""
+    return spec.dtype if spec.mixed_precision is None else f"mixed_{spec.mixed_precision}"
 
 
 def _dense_stack(h, sizes, spec, prefix, layers):
     """Dense -> [batch norm] -> activation -> [dropout], once per size."""
     for i, units in enumerate(sizes):
-        h = _zero_init(layers.Dense)(units, name=f"{prefix}_{i}", dtype=spec.dtype)(h)
+        h = _zero_init(layers.Dense)(units, name=f"{prefix}_{i}", dtype=layer_dtype(spec))(h)
         if spec.batch_normalization:
             h = layers.BatchNormalization(
-                momentum=0.9, name=f"{prefix}_batchnorm_{i}", dtype=spec.dtype
+                momentum=0.9, name=f"{prefix}_batchnorm_{i}", dtype=layer_dtype(spec)
             )(h)
         h = layers.Activation(
-            KERAS_ACTIVATIONS[spec.activation], name=f"{prefix}_activation_{i}", dtype=spec.dtype
+            KERAS_ACTIVATIONS[spec.activation],
+            name=f"{prefix}_activation_{i}",
+            dtype=layer_dtype(spec),
         )(h)
         if spec.dropout > 0:
             h = layers.Dropout(
-                spec.dropout, seed=i, name=f"{prefix}_dropout_{i}", dtype=spec.dtype
+                spec.dropout, seed=i, name=f"{prefix}_dropout_{i}", dtype=layer_dtype(spec)
             )(h)
     return h
 
@@ -162,7 +174,7 @@ class CNNSpec:
         Skip connections across each block (1x1 projection where the shape changes).
     convs_per_block : int
         Convolutions in each block.
-    activation, n_outputs, out_activation, dropout, batch_normalization, dtype
+    activation, n_outputs, out_activation, dropout, batch_normalization, dtype, mixed_precision
         As in :class:`MLPSpec`.
     augmentation : tuple of (str, object)
         Training-only augmentation layers, see ``keraskit.estimators._augment``.
@@ -186,6 +198,7 @@ class CNNSpec:
     batch_normalization: bool = False
     augmentation: tuple = ()
     dtype: str = "float32"
+    mixed_precision: str | None = None
 
 
 def cnn_plan(spec):
@@ -231,7 +244,7 @@ def cnn_plan(spec):
 def _conv_block(h, spec, i, filters, pools, layers):
     rank = len(spec.input_shape) - 1
     conv = _zero_init(layers.Conv1D if rank == 1 else layers.Conv2D)
-    dtype = spec.dtype
+    dtype = layer_dtype(spec)
     shortcut = h
     for j in range(spec.convs_per_block):
         last = j == spec.convs_per_block - 1
@@ -284,10 +297,10 @@ def build_cnn(spec):
 
     from . import _augment
 
-    layers, dtype = keras.layers, spec.dtype
+    layers, dtype = keras.layers, layer_dtype(spec)
     rank = len(spec.input_shape) - 1
-    inputs = keras.Input(spec.input_shape, dtype=dtype, name="X")
-    h = _augment.apply(inputs, spec.augmentation, rank, dtype)
+    inputs = keras.Input(spec.input_shape, dtype=spec.dtype, name="X")
+    h = _augment.apply(inputs, spec.augmentation, rank, spec.dtype)
     for i, (filters, (_, pools)) in enumerate(zip(spec.conv_filters, cnn_plan(spec), strict=True)):
         h = _conv_block(h, spec, i, filters, pools, layers)
     if spec.global_pooling is None:
@@ -317,7 +330,7 @@ class AutoencoderSpec:
         Encoder hidden layers; the decoder mirrors them.
     encoding_dim : int
         Width of the code (layer ``code``, linear).
-    activation, dropout, batch_normalization, dtype
+    activation, dropout, batch_normalization, dtype, mixed_precision
         As in :class:`MLPSpec`.
     out_activation : str
         ``"identity"`` or ``"logistic"`` (for data in [0, 1]).
@@ -337,6 +350,7 @@ class AutoencoderSpec:
     noise_std: float = 0.0
     activity_l1: float = 0.0
     dtype: str = "float32"
+    mixed_precision: str | None = None
 
     @property
     def n_outputs(self):
@@ -400,7 +414,7 @@ def build_autoencoder(spec):
     """
     import keras  # imported here so that importing keraskit does not start TensorFlow
 
-    layers, dtype = keras.layers, spec.dtype
+    layers, dtype = keras.layers, spec.dtype  # the code stays in dtype (transform's output)
     inputs = keras.Input((spec.n_features,), dtype=dtype, name="X")
     h = inputs
     if spec.noise_std > 0:
@@ -435,6 +449,8 @@ class ConvAutoencoderSpec:
         Width of the dense code.
     activation, out_activation, batch_normalization, noise_std, activity_l1, dtype
         As in :class:`AutoencoderSpec`.
+    dropout, mixed_precision
+        As in :class:`MLPSpec`.
     """
 
     input_shape: tuple
@@ -450,6 +466,7 @@ class ConvAutoencoderSpec:
     activity_l1: float = 0.0
     dropout: float = 0.0
     dtype: str = "float32"
+    mixed_precision: str | None = None
 
     @property
     def n_outputs(self):
@@ -458,12 +475,11 @@ class ConvAutoencoderSpec:
 
 
 def _conv_act(h, filters, spec, name, layers, conv):
-    h = conv(filters, spec.kernel_size, padding="same", name=name, dtype=spec.dtype)(h)
+    dtype = layer_dtype(spec)
+    h = conv(filters, spec.kernel_size, padding="same", name=name, dtype=dtype)(h)
     if spec.batch_normalization:
-        h = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn", dtype=spec.dtype)(h)
-    return layers.Activation(
-        KERAS_ACTIVATIONS[spec.activation], name=f"{name}_act", dtype=spec.dtype
-    )(h)
+        h = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn", dtype=dtype)(h)
+    return layers.Activation(KERAS_ACTIVATIONS[spec.activation], name=f"{name}_act", dtype=dtype)(h)
 
 
 def build_conv_autoencoder(spec):
@@ -485,15 +501,15 @@ def build_conv_autoencoder(spec):
     """
     import keras
 
-    layers, dtype = keras.layers, spec.dtype
+    layers, dtype = keras.layers, layer_dtype(spec)
     rank = len(spec.input_shape) - 1
     conv = _zero_init(layers.Conv1D if rank == 1 else layers.Conv2D)
     conv_t = _zero_init(layers.Conv1DTranspose if rank == 1 else layers.Conv2DTranspose)
     names = {"max": "MaxPooling", "average": "AveragePooling"}
-    inputs = keras.Input(spec.input_shape, dtype=dtype, name="X")
+    inputs = keras.Input(spec.input_shape, dtype=spec.dtype, name="X")
     h = inputs
     if spec.noise_std > 0:
-        h = layers.GaussianNoise(spec.noise_std, seed=0, name="noise", dtype=dtype)(h)
+        h = layers.GaussianNoise(spec.noise_std, seed=0, name="noise", dtype=spec.dtype)(h)
     sizes = []  # spatial size before each pooling, None where the block did not pool
     for i, filters in enumerate(spec.conv_filters):
         h = _conv_act(h, filters, spec, f"encoder_conv_{i}", layers, conv)
@@ -511,7 +527,7 @@ def build_conv_autoencoder(spec):
             )
     feature_shape = tuple(h.shape[1:])
     h = layers.Flatten(name="flatten", dtype=dtype)(h)
-    h = _zero_init(layers.Dense)(spec.encoding_dim, name=CODE_LAYER, dtype=dtype)(h)
+    h = _zero_init(layers.Dense)(spec.encoding_dim, name=CODE_LAYER, dtype=spec.dtype)(h)
     h = _zero_init(layers.Dense)(int(np.prod(feature_shape)), name="decoder_dense", dtype=dtype)(h)
     h = layers.Activation(
         KERAS_ACTIVATIONS[spec.activation], name="decoder_dense_act", dtype=dtype
@@ -540,10 +556,10 @@ def build_conv_autoencoder(spec):
                 h = zero(pad, name=f"pad_{i}", dtype=dtype)(h)
         h = _conv_act(h, filters, spec, f"decoder_conv_{i}", layers, conv)
     logits = conv(
-        spec.input_shape[-1], spec.kernel_size, padding="same", name="logits", dtype=dtype
+        spec.input_shape[-1], spec.kernel_size, padding="same", name="logits", dtype=spec.dtype
     )(h)
     outputs = layers.Activation(
-        KERAS_ACTIVATIONS[spec.out_activation], name=OUTPUT_LAYER, dtype=dtype
+        KERAS_ACTIVATIONS[spec.out_activation], name=OUTPUT_LAYER, dtype=spec.dtype
     )(logits)
     return keras.Model(inputs, outputs, name="conv_autoencoder")
 

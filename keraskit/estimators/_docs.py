@@ -73,6 +73,22 @@ CALLBACKS_PARAM = """\
         ``on_epoch_begin/end`` (logs: ``loss``, ``learning_rate``, and ``val_loss``,
         ``val_score`` with early stopping); ``self.model.stop_training = True`` stops
         training and ``LearningRateScheduler`` works.
+    mixed_precision : bool or {'float16', 'bfloat16'}, default=False
+        Train with Keras' mixed precision: layers compute in 16-bit floats while weights,
+        outputs and the loss stay float32 (faster on GPUs with tensor cores, half the
+        activation memory). ``'float16'`` uses dynamic loss scaling against underflow;
+        ``'bfloat16'`` needs none (TPUs and recent CPUs). ``True`` picks ``'float16'`` when
+        TensorFlow sees a GPU and ``'bfloat16'`` otherwise. Input of any float dtype trains a
+        float32 network; predictions run in the same precision. Not with
+        ``solver='lbfgs'``, which needs exact gradients.
+    distribution : {'mirrored'} or None, default=None
+        ``'mirrored'`` trains one model on all local GPUs at once with
+        ``tf.distribute.MirroredStrategy`` (on a machine without GPUs: all logical CPU
+        devices). ``batch_size`` is the global batch: each of the ``N`` devices computes the
+        gradient of ``batch_size / N`` rows and the gradients are summed, so the loss,
+        learning rate and results are those of one device up to float rounding (batch
+        normalization uses each device's own rows, as Keras does). Prediction runs on one
+        device. Not with ``solver='lbfgs'``.
 """
 
 TRAINING_ATTRIBUTES = """\

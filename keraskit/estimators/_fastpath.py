@@ -127,7 +127,8 @@ def numpy_forward(sub, trainable, non_trainable):
     Parameters
     ----------
     sub : keras.Model
-        A chain of Dense, BatchNormalization, Activation, Dropout and GaussianNoise layers.
+        A chain of Dense, BatchNormalization, Activation, Dropout and GaussianNoise layers,
+        computing in the dtype of their weights (not mixed precision).
     trainable, non_trainable : list of keras.Variable
         The template's variables, whose order indexes the weights given at call time.
 
@@ -137,6 +138,8 @@ def numpy_forward(sub, trainable, non_trainable):
     """
     if len(sub.inputs) != 1 or len(sub.outputs) != 1 or len(sub.inputs[0].shape) != 2:
         return None
+    if any(layer.compute_dtype != layer.variable_dtype for layer in sub.layers):
+        return None  # mixed precision: TensorFlow's 16-bit rounding, not NumPy's float32
     t_index = {id(v): i for i, v in enumerate(trainable)}
     nt_index = {id(v): i for i, v in enumerate(non_trainable)}
     try:

@@ -7,6 +7,8 @@ import tempfile
 
 import numpy as np
 
+from .._config import before_tensorflow
+
 #: Bumped when the pickled state of an estimator changes incompatibly.
 FORMAT_VERSION = 1
 
@@ -23,6 +25,7 @@ def model_to_bytes(model):
     -------
     data : bytes
     """
+    before_tensorflow()
     import keras
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -47,6 +50,7 @@ def model_from_bytes(data, compile=False):
     model : keras.Model
         Loaded with ``safe_mode=True`` (no Lambda layers or arbitrary code).
     """
+    before_tensorflow()
     import keras
 
     from . import _augment  # noqa: F401  (registers keraskit's layers for safe loading)

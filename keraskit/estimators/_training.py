@@ -12,6 +12,7 @@ learning rate, ``alpha``, ``l1``, label smoothing, batch size) is a tensor argum
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import warnings
 from collections import OrderedDict
@@ -24,8 +25,13 @@ import tensorflow as tf
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import shuffle as sk_shuffle
 
+from .._config import before_tensorflow
 from ._builders import CODE_LAYER, OUTPUT_LAYER, build, split_autoencoder
 from ._fastpath import numpy_forward
+
+# importing TensorFlow does not start its runtime; the first operation does, and a worker's
+# thread share must be in place before that
+before_tensorflow()
 
 #: How many compiled architectures (and trainers) the process keeps; least recently used go.
 CACHE_SIZE = 32
@@ -196,11 +202,16 @@ class Template:
     ----------
     spec : MLPSpec
         The architecture signature.
+    strategy : tf.distribute.Strategy, default=None
+        Create the variables under this strategy (mirrored on every device) for
+        distributed training; ``None`` keeps them on TensorFlow's default device.
     """
 
-    def __init__(self, spec):
+    def __init__(self, spec, strategy=None):
         self.spec = spec
-        self.model = build(spec)
+        self.strategy = strategy
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            self.model = build(spec)
         self.logits_model = keras.Model(self.model.inputs, self.model.get_layer(OUTPUT_LAYER).input)
         self.dtype = tf.as_dtype(spec.dtype)
         self.lock = threading.RLock()
@@ -334,7 +345,15 @@ class Trainer:
     def __init__(self, template, spec):
         self.template = template
         self.spec = spec
-        self.optimizer = make_optimizer(spec)
+        self.strategy = template.strategy
+        # Keras optimizers bind the strategy they are created under
+        with self.strategy.scope() if self.strategy else contextlib.nullcontext():
+            self.optimizer = make_optimizer(spec)
+            if self.optimizer is not None and template.spec.mixed_precision == "float16":
+                # dynamic loss scaling keeps float16 gradients from underflowing
+                self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer)
+            if self.optimizer is not None:
+                self.optimizer.build(template.trainable)
         n_outputs = template.spec.n_outputs
         self.report_scale = 1.0 / n_outputs if spec.loss == "squared_error" else 1.0
         dt, spec_of = template.dtype, tf.TensorSpec
@@ -345,7 +364,6 @@ class Trainer:
         idx = [spec_of((None,), tf.int32), spec_of((), tf.int32)]  # order, batch size
         # explicit signatures: one trace per trainer, whatever the data size or hyperparameters
         if self.optimizer is not None:
-            self.optimizer.build(template.trainable)
             self._optimizer_variables = VariableGroup(self.optimizer.variables)
             # Nadam's u_product starts at 1 and Adagrad's accumulators at 0.1: keep the
             # freshly built values to reset to, not zeros
@@ -392,11 +410,44 @@ class Trainer:
         return objective, reported
 
     def _train_step(self, X, Y, sw, alpha, l1, smoothing):
-        tvars = self.template.trainable
+        if self.strategy is not None:
+            losses = self.strategy.run(self._replica_step, args=(X, Y, sw, alpha, l1, smoothing))
+            return self.strategy.experimental_local_results(losses)[0]
         with tf.GradientTape() as tape:
             objective, reported = self._batch_loss(X, Y, sw, alpha, l1, smoothing, True)
-        self.optimizer.apply(tape.gradient(objective, tvars), tvars)
+            scaled = self.optimizer.scale_loss(objective)  # float16 mixed precision only
+        self._apply(tape, scaled)
         return reported
+
+    def _apply(self, tape, scaled):
+        """One optimizer step on the (loss-scaled) objective recorded by ``tape``."""
+        tvars = self.template.trainable
+        self.optimizer.apply(tape.gradient(scaled, tvars), tvars)
+
+    def _replica_step(self, X, Y, sw, alpha, l1, smoothing):
+        """A step on one device's share of the (global) batch; gradients sum across devices.
+
+        Every replica gets the whole batch and takes its contiguous slice of rows. The
+        replica's objective is ``(its weighted losses + penalty / n_replicas) / (sum of the
+        batch's weights)``, so the sum of the replicas' gradients (Keras' optimizer sums
+        them) is the gradient of the single-device objective.
+        """
+        ctx = tf.distribute.get_replica_context()
+        n_replicas = ctx.num_replicas_in_sync
+        n = tf.shape(X)[0]
+        per = (n + n_replicas - 1) // n_replicas
+        lo = tf.minimum(tf.cast(ctx.replica_id_in_sync_group, tf.int32) * per, n)
+        hi = tf.minimum(lo + per, n)
+        dt = self.template.dtype
+        sw_sum = tf.reduce_sum(sw)
+        with tf.GradientTape() as tape:
+            total, _, _ = self._loss_parts(X[lo:hi], Y[lo:hi], sw[lo:hi], smoothing, True)
+            penalty = self._penalty(alpha, l1) / tf.cast(n_replicas, dt)
+            objective = tf.math.divide_no_nan(total + penalty, sw_sum)
+            scaled = self.optimizer.scale_loss(objective)
+        self._apply(tape, scaled)
+        reported = tf.math.divide_no_nan(total * self.report_scale + penalty, sw_sum)
+        return ctx.all_reduce(tf.distribute.ReduceOp.SUM, reported)
 
     def _epoch_impl(self, X, Y, sw, perm, batch_size, alpha, l1, smoothing):
         n = tf.shape(perm)[0]
@@ -476,23 +527,28 @@ def _cached(cache, key, make):
     return value
 
 
-def get_template(spec):
+def get_template(spec, distribution=None):
     """The shared template of an architecture, built on first use.
 
     Parameters
     ----------
     spec : MLPSpec
         Architecture signature.
+    distribution : {'mirrored'} or None, default=None
+        Build the variables for this distribution strategy (training only; prediction
+        uses the template without one).
 
     Returns
     -------
     template : Template
     """
-    return _cached(_templates, spec, lambda: Template(spec))
+    return _cached(
+        _templates, (spec, distribution), lambda: Template(spec, get_strategy(distribution))
+    )
 
 
-def get_trainer(arch_spec, train_spec):
-    """The shared trainer of an (architecture, training) signature, built on first use.
+def get_trainer(arch_spec, train_spec, distribution=None):
+    """The shared trainer of an (architecture, training, distribution) signature.
 
     Parameters
     ----------
@@ -500,16 +556,66 @@ def get_trainer(arch_spec, train_spec):
         Architecture signature.
     train_spec : TrainSpec
         Training signature.
+    distribution : {'mirrored'} or None, default=None
+        Distribution strategy of the training.
 
     Returns
     -------
     trainer : Trainer
+        Built on first use.
     """
     return _cached(
         _trainers,
-        (arch_spec, train_spec),
-        lambda: Trainer(get_template(arch_spec), train_spec),
+        (arch_spec, train_spec, distribution),
+        lambda: Trainer(get_template(arch_spec, distribution), train_spec),
     )
+
+
+_strategies: dict = {}
+
+
+def get_strategy(distribution):
+    """The process's strategy for ``distribution`` (created once; ``None`` for none).
+
+    ``'mirrored'`` mirrors over every local GPU, or over the logical CPU devices on a
+    machine without GPUs (one unless the process configured more).
+
+    Parameters
+    ----------
+    distribution : {'mirrored'} or None
+
+    Returns
+    -------
+    strategy : tf.distribute.MirroredStrategy or None
+    """
+    if distribution is None:
+        return None
+    with _cache_lock:
+        if distribution not in _strategies:
+            devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices(
+                "CPU"
+            )
+            _strategies[distribution] = tf.distribute.MirroredStrategy(
+                [d.name for d in devices]
+            )
+        return _strategies[distribution]
+
+
+def resolve_precision(mixed_precision):
+    """The compute dtype of the estimator parameter ``mixed_precision``, or ``None``.
+
+    Parameters
+    ----------
+    mixed_precision : bool or {'float16', 'bfloat16'}
+        ``True`` picks ``'float16'`` when TensorFlow sees a GPU, ``'bfloat16'`` otherwise.
+
+    Returns
+    -------
+    dtype : {'float16', 'bfloat16'} or None
+    """
+    if mixed_precision is True:
+        return "float16" if tf.config.list_logical_devices("GPU") else "bfloat16"
+    return mixed_precision or None
 
 
 @dataclass

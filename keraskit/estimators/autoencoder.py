@@ -253,6 +253,8 @@ class AutoencoderTransformer(_ReconstructionMixin, BaseKerasEstimator):
         l1=0.0,
         batch_normalization=False,
         callbacks=None,
+        mixed_precision=False,
+        distribution=None,
     ):
         for name, value in locals().items():
             if name != "self":
@@ -396,6 +398,8 @@ class ConvAutoencoderTransformer(_ReconstructionMixin, ShapedInputMixin, BaseKer
         l1=0.0,
         batch_normalization=False,
         callbacks=None,
+        mixed_precision=False,
+        distribution=None,
     ):
         for name, value in locals().items():
             if name != "self":

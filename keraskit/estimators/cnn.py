@@ -378,6 +378,8 @@ class CNNClassifier(KerasClassifierMixin, _BaseCNN):
         class_weight=None,
         label_smoothing=0.0,
         callbacks=None,
+        mixed_precision=False,
+        distribution=None,
     ):
         for name, value in locals().items():
             if name != "self":
@@ -449,6 +451,8 @@ class CNNRegressor(KerasRegressorMixin, _BaseCNN):
         l1=0.0,
         batch_normalization=False,
         callbacks=None,
+        mixed_precision=False,
+        distribution=None,
     ):
         for name, value in locals().items():
             if name != "self":

@@ -179,6 +179,8 @@ class MLPClassifier(KerasClassifierMixin, _BaseMLP):
         class_weight=None,
         label_smoothing=0.0,
         callbacks=None,
+        mixed_precision=False,
+        distribution=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -209,6 +211,8 @@ class MLPClassifier(KerasClassifierMixin, _BaseMLP):
         self.class_weight = class_weight
         self.label_smoothing = label_smoothing
         self.callbacks = callbacks
+        self.mixed_precision = mixed_precision
+        self.distribution = distribution
 
 
 class MLPRegressor(KerasRegressorMixin, _BaseMLP):
@@ -288,6 +292,8 @@ class MLPRegressor(KerasRegressorMixin, _BaseMLP):
         l1=0.0,
         batch_normalization=False,
         callbacks=None,
+        mixed_precision=False,
+        distribution=None,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -317,3 +323,5 @@ class MLPRegressor(KerasRegressorMixin, _BaseMLP):
         self.l1 = l1
         self.batch_normalization = batch_normalization
         self.callbacks = callbacks
+        self.mixed_precision = mixed_precision
+        self.distribution = distribution

@@ -29,6 +29,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._config import before_tensorflow
 from ._base import _Runtime
 from ._persistence import FORMAT_VERSION, model_from_bytes, model_to_bytes
 
@@ -99,6 +100,7 @@ def _seeded(random_state, offset=0):
     TensorFlow's global seed; both are put back afterwards, so a seeded fit leaves no trace
     on later (seeded or unseeded) work. Op determinism is never switched on.
     """
+    before_tensorflow()  # every fit and initialize starts here, before TensorFlow runs
     if random_state is None:
         yield
         return

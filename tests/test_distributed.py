@@ -1,0 +1,285 @@
+"""Process settings (keraskit.configure), worker thread shares, mirrored training, mixed precision.
+
+Settings that TensorFlow fixes when its runtime starts (threads, logical devices) are tested in
+fresh subprocesses; each prints one JSON line of findings.
+"""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+from _estimators import cases, fit, methods
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import InvalidParameterError
+
+import keraskit
+from keraskit import MLPClassifier, MLPRegressor
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _run(script, **env):
+    """Run ``script`` in a fresh interpreter; return the JSON of its last output line."""
+    full_env = {k: v for k, v in os.environ.items() if k not in env or env[k] is not None}
+    full_env.update({k: v for k, v in env.items() if v is not None})
+    full_env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------ configure
+def test_import_and_fit_touch_no_tensorflow_setting():
+    found = _run(
+        """
+        import json, os, sys
+        before = dict(os.environ)
+        import keraskit
+        imported = "tensorflow" in sys.modules
+        at_import = sorted(k for k in os.environ if os.environ[k] != before.get(k))
+        import keras, tensorflow  # they set variables of their own at import
+        before = dict(os.environ)
+        import numpy as np
+        X = np.random.RandomState(0).rand(30, 3); y = np.arange(30) % 2
+        keraskit.MLPClassifier((4,), max_iter=2, random_state=0).fit(X, y)
+        import tensorflow as tf
+        from tensorflow.python.framework import config as tf_config  # no public getter
+        print(json.dumps({
+            "tf_at_import": imported,
+            "env_at_import": at_import,
+            "env_changed": sorted(k for k in os.environ if os.environ[k] != before.get(k)),
+            "intra": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter": tf.config.threading.get_inter_op_parallelism_threads(),
+            "determinism": tf_config.is_op_determinism_enabled(),
+            "config": keraskit.get_config(),
+        }))
+        """,
+        OMP_NUM_THREADS=None,
+        TF_NUM_INTRAOP_THREADS=None,
+        TF_NUM_INTEROP_THREADS=None,
+        TF_FORCE_GPU_ALLOW_GROWTH=None,
+    )
+    assert found == {
+        "tf_at_import": False,
+        "env_at_import": [],
+        "env_changed": [],
+        "intra": 0,
+        "inter": 0,
+        "determinism": False,
+        "config": {"threads": None, "gpu_memory_growth": None},
+    }
+
+
+def test_configure_before_tensorflow_starts_and_refuses_after():
+    found = _run(
+        """
+        import json, os
+        import keraskit
+        config = keraskit.configure(threads=1, gpu_memory_growth=True)
+        import numpy as np
+        X = np.random.RandomState(0).rand(30, 3); y = np.arange(30) % 2
+        keraskit.MLPClassifier((4,), max_iter=2, random_state=0).fit(X, y)
+        import tensorflow as tf
+        try:
+            keraskit.configure(threads=2)
+            error = None
+        except RuntimeError as exc:
+            error = str(exc)
+        names = [open(f"/proc/self/task/{t}/comm").read().strip()
+                 for t in os.listdir("/proc/self/task")]
+        print(json.dumps({
+            "config": config,
+            "after": keraskit.get_config(),
+            "env": [os.environ.get(k) for k in
+                    ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+                     "TF_FORCE_GPU_ALLOW_GROWTH")],
+            "intra": tf.config.threading.get_intra_op_parallelism_threads(),
+            "compute_threads": names.count("tf_Compute"),
+            "error": error,
+        }))
+        """,
+        OMP_NUM_THREADS=None,
+    )
+    assert found["config"] == {"threads": 1, "gpu_memory_growth": True}
+    assert found["after"] == found["config"]  # the refused call changed nothing
+    assert found["env"] == ["1", "1", "true"]  # inherited by worker processes
+    assert found["intra"] == 1
+    assert found["compute_threads"] == 1  # TensorFlow really runs one inter-op thread
+    assert "before TensorFlow starts" in found["error"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"threads": 0}, ValueError),
+        ({"threads": "2"}, ValueError),
+        ({"threads": True}, ValueError),
+        ({"gpu_memory_growth": "yes"}, TypeError),
+    ],
+)
+def test_configure_rejects_bad_values(kwargs, error):
+    before = keraskit.get_config()
+    with pytest.raises(error, match=next(iter(kwargs))):
+        keraskit.configure(**kwargs)
+    assert keraskit.get_config() == before
+
+
+def _worker_threads():
+    X = np.random.RandomState(0).rand(30, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifier((4,), max_iter=2, random_state=0).fit(X, np.arange(30) % 2)
+    import tensorflow as tf
+
+    return (
+        os.getpid(),
+        os.environ.get("OMP_NUM_THREADS"),
+        keraskit.get_config()["threads"],
+        tf.config.threading.get_intra_op_parallelism_threads(),
+    )
+
+
+def test_loky_workers_limit_tensorflow_to_their_share():
+    share = max(joblib.cpu_count() // 2, 1)
+    with joblib.parallel_config(backend="loky", n_jobs=2):
+        results = joblib.Parallel()(joblib.delayed(_worker_threads)() for _ in range(4))
+    assert all(pid != os.getpid() for pid, *_ in results)
+    for _, omp, threads, intra in results:
+        assert omp == str(share)
+        assert threads == share
+        assert intra == share
+
+
+# --------------------------------------------------------------- distribution
+def test_mirrored_strategy_over_two_logical_cpus():
+    found = _run(
+        """
+        import json, warnings
+        warnings.simplefilter("ignore")
+        import numpy as np
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from sklearn.datasets import load_digits
+        from keraskit import CNNClassifier, MLPClassifier, MLPRegressor
+        from keraskit.estimators._training import get_strategy
+        X, y = load_digits(return_X_y=True)
+        X, y = (X[:300] / 16).astype(np.float32), y[:300]
+        kw = dict(hidden_layer_sizes=(16,), max_iter=6, batch_size=50, random_state=0)
+        one = MLPClassifier(**kw).fit(X, y)
+        two = MLPClassifier(distribution="mirrored", **kw).fit(X, y)
+        reg = MLPRegressor(distribution="mirrored", **kw).fit(X, y.astype(float))
+        inc = MLPClassifier(distribution="mirrored", **kw)
+        for _ in range(3):
+            inc.partial_fit(X, y, classes=np.arange(10))
+        cnn = CNNClassifier(conv_filters=(4,), dense_layer_sizes=(8,), input_shape=(8, 8, 1),
+                            batch_normalization=True, dropout=0.2, max_iter=4,
+                            distribution="mirrored", mixed_precision="float16",
+                            random_state=0).fit(X, y)
+        print(json.dumps({
+            "replicas": get_strategy("mirrored").num_replicas_in_sync,
+            "one": one.loss_curve_, "two": two.loss_curve_,
+            "proba": list(two.predict_proba(X).shape),
+            "pred_equal": float(np.mean(one.predict(X) == two.predict(X))),
+            "reg": reg.loss_curve_, "reg_shape": list(reg.predict(X).shape),
+            "inc": inc.loss_curve_,
+            "cnn": cnn.loss_curve_, "cnn_dtype": str(cnn.predict_proba(X[:5]).dtype),
+        }))
+        """
+    )
+    assert found["replicas"] == 2
+    assert found["proba"] == [300, 10]
+    assert found["reg_shape"] == [300]
+    # the summed gradients of the two halves of each batch are the one-device gradients
+    np.testing.assert_allclose(found["two"], found["one"], rtol=1e-5)
+    assert found["pred_equal"] == 1.0
+    for curve in ("two", "reg", "inc", "cnn"):
+        assert found[curve][-1] < found[curve][0], (curve, found[curve])
+    assert len(found["inc"]) == 3
+    assert found["cnn_dtype"] == "float32"
+
+
+def test_lbfgs_refuses_distribution_and_mixed_precision():
+    X, y = np.random.RandomState(0).rand(20, 3), np.arange(20) % 2
+    fitted = MLPClassifier((4,), solver="lbfgs", max_iter=3).fit(X, y)
+    coefs = [c.copy() for c in fitted.coefs_]
+    for name, value in (("distribution", "mirrored"), ("mixed_precision", "float16")):
+        with pytest.raises(ValueError, match=f"{name}='?{value}'? is not available"):
+            fitted.set_params(**{name: value}).fit(X, y)
+        fitted.set_params(distribution=None, mixed_precision=False)
+        for a, b in zip(coefs, fitted.coefs_, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"distribution": "multi_worker"}, {"mixed_precision": "float8"}, {"mixed_precision": 1.5}],
+)
+def test_bad_device_parameters_are_refused_in_sklearn_words(params):
+    X, y = np.random.RandomState(0).rand(20, 3), np.arange(20) % 2
+    name = next(iter(params))
+    with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of MLPClassifier"):
+        MLPClassifier((4,), **params).fit(X, y)
+
+
+# ------------------------------------------------------------ mixed precision
+@pytest.mark.parametrize("precision", ["float16", "bfloat16"])
+@pytest.mark.parametrize("case", cases(), ids=lambda c: c[0])
+def test_mixed_precision_trains_every_estimator_with_float32_outputs(case, precision):
+    _, est, X, y = case
+    est.set_params(mixed_precision=precision)
+    fit(est, X.astype(np.float32), y)
+    policies = {layer.dtype_policy.name for layer in est.model_.layers}
+    assert f"mixed_{precision}" in policies
+    assert est.model_.outputs[0].dtype == "float32"
+    assert all(np.isfinite(est.loss_curve_))
+    again = pickle.loads(pickle.dumps(est))
+    for method in methods(est):
+        out = getattr(est, method)(X[:7].astype(np.float32))
+        if method != "predict" or y is None or out.dtype.kind == "f":
+            assert out.dtype == np.float32, (method, out.dtype)
+        np.testing.assert_array_equal(out, getattr(again, method)(X[:7].astype(np.float32)))
+
+
+def test_mixed_precision_learns_like_float32_and_defaults_to_bfloat16_on_cpu():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16  # float64 input: a mixed-precision network is float32 all the same
+    kw = dict(hidden_layer_sizes=(32,), max_iter=30, random_state=0)
+    full = MLPClassifier(**kw).fit(X[:1200], y[:1200])
+    scores = {}
+    for precision in (True, "float16"):
+        mixed = MLPClassifier(mixed_precision=precision, **kw).fit(X[:1200], y[:1200])
+        scores[precision] = mixed.score(X[1200:], y[1200:])
+        assert mixed.predict_proba(X[:3]).dtype == np.float64
+    assert {layer.dtype_policy.name for layer in mixed.model_.layers} >= {"mixed_float16"}
+    auto = MLPClassifier(mixed_precision=True, max_iter=1).fit(X[:50], y[:50])
+    assert auto._arch.mixed_precision == "bfloat16"  # no GPU here
+    reference = full.score(X[1200:], y[1200:])
+    for precision, score in scores.items():
+        assert score >= reference - 0.03, (precision, score, reference)
+
+
+def test_regressor_mixed_precision_one_row_equals_batch():
+    rng = np.random.RandomState(0)
+    X = rng.rand(60, 4).astype(np.float32)
+    reg = MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, mixed_precision="bfloat16", random_state=0)
+    reg.fit(X, X.sum(axis=1))
+    batch = reg.predict(X)
+    rows = np.array([reg.predict(X[i : i + 1])[0] for i in range(5)])
+    np.testing.assert_allclose(rows, batch[:5], rtol=1e-2)
