@@ -70,3 +70,14 @@ def test_predict_of_one_row_agrees_with_the_batch_path():
     rows = np.vstack([est.predict_proba(X[i : i + 1] / 16) for i in range(50)])
     # BLAS may block a 1-row product differently from a 50-row one: the last bit can differ
     np.testing.assert_allclose(rows, batch, rtol=1e-12, atol=0)
+
+
+def test_a_search_over_many_architectures_prints_no_retracing_warning(caplog):
+    # one compiled function per architecture is the design, not TensorFlow's "function
+    # re-created in a loop" mistake that its retracing warning is about
+    X, y = load_digits(return_X_y=True)
+    X = X[:60] / 16.0
+    for units in range(3, 11):
+        est = _fit(MLPClassifier((units,), max_iter=1, random_state=0), X, y[:60])
+        est.predict_proba(np.tile(X, (200, 1)))  # the compiled (TensorFlow) predict path
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]

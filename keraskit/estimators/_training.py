@@ -70,6 +70,19 @@ class TrainSpec:
     weight_decay: float = 0.0
 
 
+def compiled(fn, input_signature):
+    """``tf.function(fn, input_signature)``, traced once per architecture by design.
+
+    keraskit compiles one function per architecture (bounded by ``CACHE_SIZE``), so a grid
+    search over layer sizes traces the same Python code for each new shape; TensorFlow's
+    "N out of the last M calls triggered tf.function retracing" warning, meant for
+    functions re-created in a loop by mistake, would fire on every such search.
+    """
+    function = tf.function(fn, input_signature=input_signature)
+    function._omit_frequent_tracing_warning = True  # our own object; see the docstring
+    return function
+
+
 def _per_sample_loss(name, y, z, smoothing):
     """Per-sample loss from logits ``z`` (sklearn's definitions, numerically stable)."""
     if name == "log_loss":
@@ -145,8 +158,8 @@ class VariableGroup:
         kinds = list(dict.fromkeys(self.dtypes))
         self.groups = [[i for i, d in enumerate(self.dtypes) if d == k] for k in kinds]
         specs = [tf.TensorSpec((None,), k) for k in kinds]
-        self._load = tf.function(self._load_impl, input_signature=specs)
-        self._read = tf.function(self._read_impl, input_signature=[])
+        self._load = compiled(self._load_impl, input_signature=specs)
+        self._read = compiled(self._read_impl, input_signature=[])
 
     def _load_impl(self, *flats):
         for flat, members in zip(flats, self.groups, strict=True):
@@ -258,7 +271,7 @@ class Template:
         def run(trainable, non_trainable, X):
             return sub.stateless_call(trainable, non_trainable, X, training=False)[0]
 
-        return (*indexes, tf.function(run, input_signature=[*specs, x_spec]))
+        return (*indexes, compiled(run, input_signature=[*specs, x_spec]))
 
     def predict(self, weights, tensors, X, part="model"):
         """Outputs of the network with the given weights (no template state touched).
@@ -368,15 +381,13 @@ class Trainer:
             # Nadam's u_product starts at 1 and Adagrad's accumulators at 0.1: keep the
             # freshly built values to reset to, not zeros
             self._fresh_state = self.get_optimizer_state()
-            self._epoch = tf.function(self._epoch_impl, input_signature=[x, y, w, *idx, *scalars])
+            self._epoch = compiled(self._epoch_impl, input_signature=[x, y, w, *idx, *scalars])
         else:
             flat = [spec_of((None,), dt)]
-            self._assign_flat = tf.function(self._assign_flat_impl, input_signature=flat)
-            self._data_grad = tf.function(
-                self._data_grad_impl, input_signature=[x, y, w, scalars[0]]
-            )
-            self._penalty_grad = tf.function(self._penalty_grad_impl, input_signature=scalars[:2])
-        self._evaluate = tf.function(self._evaluate_impl, input_signature=[x, y, w, *scalars])
+            self._assign_flat = compiled(self._assign_flat_impl, input_signature=flat)
+            self._data_grad = compiled(self._data_grad_impl, input_signature=[x, y, w, scalars[0]])
+            self._penalty_grad = compiled(self._penalty_grad_impl, input_signature=scalars[:2])
+        self._evaluate = compiled(self._evaluate_impl, input_signature=[x, y, w, *scalars])
 
     def _penalty(self, alpha, l1):
         """``0.5 * alpha * ||W||^2 + l1 * ||W||_1`` over the kernels (not divided yet)."""
@@ -592,12 +603,8 @@ def get_strategy(distribution):
         return None
     with _cache_lock:
         if distribution not in _strategies:
-            devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices(
-                "CPU"
-            )
-            _strategies[distribution] = tf.distribute.MirroredStrategy(
-                [d.name for d in devices]
-            )
+            devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+            _strategies[distribution] = tf.distribute.MirroredStrategy([d.name for d in devices])
         return _strategies[distribution]
 
 
