@@ -190,8 +190,24 @@ def test_mirrored_strategy_over_two_logical_cpus():
                             batch_normalization=True, dropout=0.2, max_iter=4,
                             distribution="mirrored", mixed_precision="float16",
                             random_state=0).fit(X, y)
+        import pickle, keras
+        from keraskit import KerasClassifier
+        def build(meta):
+            return keras.Sequential([
+                keras.Input((meta["n_features_in_"],)),
+                keras.layers.Dense(16, activation="relu"),
+                keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+        wkw = dict(epochs=4, batch_size=50, verbose=0, random_state=0)
+        w_one = KerasClassifier(build, **wkw).fit(X, y)
+        w_two = KerasClassifier(build, distribution="mirrored", **wkw).fit(X, y)
+        w_back = pickle.loads(pickle.dumps(w_two))  # unpickled: on the default strategy
+        w_back.partial_fit(X, y)
+        mirrored = get_strategy("mirrored")
         print(json.dumps({
-            "replicas": get_strategy("mirrored").num_replicas_in_sync,
+            "w_one": w_one.history_["loss"], "w_two": w_two.history_["loss"],
+            "w_on_mirrored": [w.model_.distribute_strategy is mirrored for w in (w_two, w_back)],
+            "w_back": w_back.history_["loss"],
+            "replicas": mirrored.num_replicas_in_sync,
             "one": one.loss_curve_, "two": two.loss_curve_,
             "proba": list(two.predict_proba(X).shape),
             "pred_equal": float(np.mean(one.predict(X) == two.predict(X))),
@@ -211,6 +227,26 @@ def test_mirrored_strategy_over_two_logical_cpus():
         assert found[curve][-1] < found[curve][0], (curve, found[curve])
     assert len(found["inc"]) == 3
     assert found["cnn_dtype"] == "float32"
+    # hand-built models: built, compiled and trained under the strategy by Keras' own fit
+    np.testing.assert_allclose(found["w_two"], found["w_one"], rtol=1e-5)
+    assert found["w_on_mirrored"] == [True, True]  # a warm start moves the model back
+    assert len(found["w_back"]) == 5 and found["w_back"][:4] == found["w_two"]
+
+
+def test_wrapper_refuses_an_unknown_distribution_and_keeps_its_model():
+    import keras
+
+    from keraskit import KerasRegressor
+
+    def build(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(1)])
+
+    X = np.random.RandomState(0).rand(20, 3).astype(np.float32)
+    reg = KerasRegressor(build, epochs=1, verbose=0).fit(X, X.sum(axis=1))
+    before = reg.predict(X)
+    with pytest.raises(InvalidParameterError, match="'distribution' parameter of KerasRegressor"):
+        reg.set_params(distribution="tpu").fit(X, X.sum(axis=1))
+    np.testing.assert_array_equal(reg.predict(X), before)
 
 
 def test_lbfgs_refuses_distribution_and_mixed_precision():
@@ -278,7 +314,9 @@ def test_mixed_precision_learns_like_float32_and_defaults_to_bfloat16_on_cpu():
 def test_regressor_mixed_precision_one_row_equals_batch():
     rng = np.random.RandomState(0)
     X = rng.rand(60, 4).astype(np.float32)
-    reg = MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, mixed_precision="bfloat16", random_state=0)
+    reg = MLPRegressor(
+        hidden_layer_sizes=(8,), max_iter=5, mixed_precision="bfloat16", random_state=0
+    )
     reg.fit(X, X.sum(axis=1))
     batch = reg.predict(X)
     rows = np.array([reg.predict(X[i : i + 1])[0] for i in range(5)])

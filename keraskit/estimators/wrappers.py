@@ -11,6 +11,7 @@ overhead: small inputs to dense models run in NumPy, the rest through one compil
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import random
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
@@ -180,6 +182,7 @@ class BaseWrapper(BaseEstimator):
         shuffle=True,
         run_eagerly=False,
         epochs=1,
+        distribution=None,
         **kwargs,
     ):
         self.model = model
@@ -196,6 +199,7 @@ class BaseWrapper(BaseEstimator):
         self.shuffle = shuffle
         self.run_eagerly = run_eagerly
         self.epochs = epochs
+        self.distribution = distribution
         # routed and model-function arguments live in one private dict: sklearn counts only
         # the signature's names as attributes set by __init__
         self._kwargs = dict(kwargs)
@@ -352,7 +356,38 @@ class BaseWrapper(BaseEstimator):
         return kwargs
 
     def _build(self):
-        """A new Keras model for this fit, compiled."""
+        """A new Keras model for this fit, compiled (under the distribution strategy)."""
+        with self._strategy_scope():
+            return self._build_in_scope()
+
+    def _strategy_scope(self):
+        if self.distribution is None:
+            return contextlib.nullcontext()
+        if self.distribution != "mirrored":
+            raise InvalidParameterError(
+                f"The 'distribution' parameter of {type(self).__name__} must be a str among "
+                f"{{'mirrored'}} or None. Got {self.distribution!r} instead."
+            )
+        from ._training import get_strategy
+
+        return get_strategy(self.distribution).scope()
+
+    def _match_strategy(self):
+        """Move a model kept for a warm start to this fit's strategy, optimizer state included.
+
+        A model unpickled, or built before ``distribution`` changed, lives under another
+        strategy than the one this fit asks for; Keras would train it where it lives.
+        """
+        import tensorflow as tf
+
+        from ._training import get_strategy
+
+        wanted = get_strategy(self.distribution) or tf.distribute.get_strategy()
+        if self.model_.distribute_strategy is not wanted:
+            with self._strategy_scope():
+                self.model_ = _load(model_to_bytes(self.model_))
+
+    def _build_in_scope(self):
         import keras
 
         _register_keraskit_objects()
@@ -552,6 +587,7 @@ class BaseWrapper(BaseEstimator):
             with _seeded(self.random_state, offset=done):
                 if keep:
                     state = _snapshot(self.model_)
+                    self._match_strategy()
                 else:
                     self.model_ = self._build()
                     self.history_ = defaultdict(list)
@@ -778,6 +814,10 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         Epochs per ``fit``.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into the sample weights.
+    distribution : {"mirrored"} or None, default=None
+        ``"mirrored"`` builds, compiles and trains the model under
+        ``tf.distribute.MirroredStrategy`` over all local GPUs (logical CPU devices on a
+        machine without GPUs); ``batch_size`` is then the global batch, split over them.
     **kwargs : dict
         Routed parameters (``model__``, ``fit__``, ``predict__``, ``compile__``,
         ``optimizer__``, ``loss__``, ``metrics__``, ``callbacks__``) and the model function's
@@ -838,6 +878,7 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         run_eagerly=False,
         epochs=1,
         class_weight=None,
+        distribution=None,
         **kwargs,
     ):
         super().__init__(
@@ -855,6 +896,7 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
             shuffle=shuffle,
             run_eagerly=run_eagerly,
             epochs=epochs,
+            distribution=distribution,
             **kwargs,
         )
         self.class_weight = class_weight
@@ -1042,6 +1084,10 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
         Run Keras' training step eagerly (debugging).
     epochs : int, default=1
         Epochs per ``fit``.
+    distribution : {"mirrored"} or None, default=None
+        ``"mirrored"`` builds, compiles and trains the model under
+        ``tf.distribute.MirroredStrategy`` over all local GPUs (logical CPU devices on a
+        machine without GPUs); ``batch_size`` is then the global batch, split over them.
     **kwargs : dict
         Routed parameters and the model function's own arguments (see
         :class:`KerasClassifier`).
