@@ -16,7 +16,9 @@ sections follow the performance issue's targets:
 5. the data path: peak memory while training on a 2 GB float32 ``X``;
 6. a 2-D CNN epoch on 28x28x1 images against ``model.fit`` of the same network, and the
    first against later small CNN fits of one shape (compiled-function reuse);
-7. a grid search of 24 candidates x 3 folds over ``MLPClassifier`` on digits.
+7. a grid search of 24 candidates x 3 folds over ``MLPClassifier`` on digits;
+8. the same grid search with ``n_jobs=2`` (joblib's loky processes) against ``n_jobs=1``,
+   once the worker processes are up, and what starting them costs.
 
 scikeras is measured when installed (``pip install keraskit[bench]``). ``--quick`` shrinks
 every section (smoke test of the script; the figures are then not the targets').
@@ -408,6 +410,18 @@ def cnn(quick):
     return out
 
 
+def _grid(quick):
+    """The grid of sections 7 and 8."""
+    if quick:
+        return {"hidden_layer_sizes": [(32,), (64,)], "alpha": [1e-4, 1e-2]}
+    return {
+        "hidden_layer_sizes": [(32,), (64,), (32, 32)],
+        "alpha": [1e-4, 1e-2],
+        "learning_rate_init": [1e-3, 1e-2],
+        "batch_size": [64, 200],
+    }
+
+
 def grid_search(quick):
     """Section 7: 24 candidates x 3 folds over MLPClassifier on digits."""
     from sklearn.model_selection import GridSearchCV
@@ -416,14 +430,7 @@ def grid_search(quick):
     import keraskit
 
     X, y = _digits()
-    grid = {
-        "hidden_layer_sizes": [(32,), (64,), (32, 32)],
-        "alpha": [1e-4, 1e-2],
-        "learning_rate_init": [1e-3, 1e-2],
-        "batch_size": [64, 200],
-    }
-    if quick:
-        grid = {"hidden_layer_sizes": [(32,), (64,)], "alpha": [1e-4, 1e-2]}
+    grid = _grid(quick)
     base = dict(max_iter=30, random_state=0)
     out = {}
     for name, est in (
@@ -437,6 +444,39 @@ def grid_search(quick):
     return out
 
 
+def grid_search_jobs(quick):
+    """Section 8: section 7's search with n_jobs=2 (loky worker processes) and n_jobs=1.
+
+    A first search on a few rows and one epoch starts the worker processes (each imports
+    its library; keraskit's compile the networks of the grid) and compiles this process's
+    networks; the timed searches then compare steady-state wall times. Both searches must
+    find the same scores: each fit is seeded by ``random_state`` alone.
+    """
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    import keraskit
+
+    X, y = _digits()
+    grid = _grid(quick)
+    out = {}
+    for name, cls in (("sklearn", SkMLP), ("keraskit", keraskit.MLPClassifier)):
+        times, scores = {}, {}
+        for n_jobs in (1, 2):
+            start = time.perf_counter()
+            warm = GridSearchCV(cls(max_iter=1, random_state=0), grid, cv=3, n_jobs=n_jobs)
+            warm.fit(X[:300], y[:300])
+            times[f"start n_jobs={n_jobs}"] = time.perf_counter() - start
+            search = GridSearchCV(cls(max_iter=30, random_state=0), grid, cv=3, n_jobs=n_jobs)
+            start = time.perf_counter()
+            search.fit(X, y)
+            times[f"n_jobs={n_jobs}"] = time.perf_counter() - start
+            scores[n_jobs] = search.cv_results_["mean_test_score"]
+        times["max score difference"] = float(np.abs(scores[1] - scores[2]).max())
+        out[name] = times
+    return out
+
+
 SECTIONS = {
     "seed": seed_and_latency,
     "small": small_fit,
@@ -445,6 +485,7 @@ SECTIONS = {
     "data_keras": functools.partial(data_path, contender="keras"),
     "cnn": cnn,
     "grid": grid_search,
+    "grid_jobs": grid_search_jobs,
 }
 
 
@@ -618,6 +659,24 @@ def build_table(r):
             "<= 2x sklearn",
             sklearn=f"1.00x (best {g['sklearn'][1]:.3f})",
             keraskit=f"{_ratio(g['keraskit'][0], g['sklearn'][0])} (best {g['keraskit'][1]:.3f})",
+        )
+    )
+    j = r["grid_jobs"]
+
+    def jobs_cell(t):
+        diff = t["max score difference"]
+        return (
+            f"{_ratio(t['n_jobs=2'], t['n_jobs=1'])} (workers' start {t['start n_jobs=2']:.1f} s; "
+            + ("same scores" if diff == 0 else f"scores differ by {diff:.1e}")
+            + ")"
+        )
+
+    rows.append(
+        _row(
+            "8. grid search wall time, n_jobs=2 vs n_jobs=1",
+            "",
+            sklearn=jobs_cell(j["sklearn"]),
+            keraskit=jobs_cell(j["keraskit"]),
         )
     )
     return rows
