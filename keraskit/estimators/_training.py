@@ -223,7 +223,7 @@ class Template:
     def __init__(self, spec, strategy=None):
         self.spec = spec
         self.strategy = strategy
-        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        with strategy_scope(strategy):
             self.model = build(spec)
         self.logits_model = keras.Model(self.model.inputs, self.model.get_layer(OUTPUT_LAYER).input)
         self.dtype = tf.as_dtype(spec.dtype)
@@ -360,7 +360,7 @@ class Trainer:
         self.spec = spec
         self.strategy = template.strategy
         # Keras optimizers bind the strategy they are created under
-        with self.strategy.scope() if self.strategy else contextlib.nullcontext():
+        with strategy_scope(self.strategy):
             self.optimizer = make_optimizer(spec)
             if self.optimizer is not None and template.spec.mixed_precision == "float16":
                 # dynamic loss scaling keeps float16 gradients from underflowing
@@ -412,52 +412,51 @@ class Trainer:
             per_sample += t.activity_l1 * tf.reduce_sum(tf.abs(code), axis=1)
         return tf.reduce_sum(sw * per_sample), tf.reduce_sum(sw), z
 
-    def _batch_loss(self, X, Y, sw, alpha, l1, smoothing, training):
-        """sklearn's batch objective and reported loss: (weighted losses + penalty) / weights."""
-        total, sw_sum, _ = self._loss_parts(X, Y, sw, smoothing, training)
-        penalty = self._penalty(alpha, l1)
+    def _batch_loss(self, X, Y, sw, alpha, l1, smoothing, training, share=None):
+        """sklearn's batch objective and reported loss: (weighted losses + penalty) / weights.
+
+        ``share=(rows, n_shares)`` gives one of ``n_shares`` parts that sum to the batch's
+        values: the losses of ``rows`` (a slice) and ``1 / n_shares`` of the penalty, over
+        the whole batch's weights (a device's part of a batch under a strategy).
+        """
+        if share is None:
+            total, sw_sum, _ = self._loss_parts(X, Y, sw, smoothing, training)
+            penalty = self._penalty(alpha, l1)
+        else:
+            rows, n_shares = share
+            sw_sum = tf.reduce_sum(sw)
+            total, _, _ = self._loss_parts(X[rows], Y[rows], sw[rows], smoothing, training)
+            penalty = self._penalty(alpha, l1) / tf.cast(n_shares, self.template.dtype)
         objective = tf.math.divide_no_nan(total + penalty, sw_sum)
         reported = tf.math.divide_no_nan(total * self.report_scale + penalty, sw_sum)
         return objective, reported
 
-    def _train_step(self, X, Y, sw, alpha, l1, smoothing):
-        if self.strategy is not None:
+    def _train_step(self, X, Y, sw, alpha, l1, smoothing, share=None):
+        """One optimizer step on a batch (or, under a strategy, on this device's share)."""
+        if self.strategy is not None and share is None:
             losses = self.strategy.run(self._replica_step, args=(X, Y, sw, alpha, l1, smoothing))
             return self.strategy.experimental_local_results(losses)[0]
-        with tf.GradientTape() as tape:
-            objective, reported = self._batch_loss(X, Y, sw, alpha, l1, smoothing, True)
-            scaled = self.optimizer.scale_loss(objective)  # float16 mixed precision only
-        self._apply(tape, scaled)
-        return reported
-
-    def _apply(self, tape, scaled):
-        """One optimizer step on the (loss-scaled) objective recorded by ``tape``."""
         tvars = self.template.trainable
+        with tf.GradientTape() as tape:
+            objective, reported = self._batch_loss(X, Y, sw, alpha, l1, smoothing, True, share)
+            scaled = self.optimizer.scale_loss(objective)  # float16 mixed precision only
         self.optimizer.apply(tape.gradient(scaled, tvars), tvars)
+        return reported
 
     def _replica_step(self, X, Y, sw, alpha, l1, smoothing):
         """A step on one device's share of the (global) batch; gradients sum across devices.
 
-        Every replica gets the whole batch and takes its contiguous slice of rows. The
-        replica's objective is ``(its weighted losses + penalty / n_replicas) / (sum of the
-        batch's weights)``, so the sum of the replicas' gradients (Keras' optimizer sums
-        them) is the gradient of the single-device objective.
+        Every replica gets the whole batch and takes its contiguous slice of rows; the
+        replicas' objectives sum to the one-device objective, and so do their gradients,
+        which Keras' optimizer sums across devices.
         """
         ctx = tf.distribute.get_replica_context()
         n_replicas = ctx.num_replicas_in_sync
         n = tf.shape(X)[0]
         per = (n + n_replicas - 1) // n_replicas
         lo = tf.minimum(tf.cast(ctx.replica_id_in_sync_group, tf.int32) * per, n)
-        hi = tf.minimum(lo + per, n)
-        dt = self.template.dtype
-        sw_sum = tf.reduce_sum(sw)
-        with tf.GradientTape() as tape:
-            total, _, _ = self._loss_parts(X[lo:hi], Y[lo:hi], sw[lo:hi], smoothing, True)
-            penalty = self._penalty(alpha, l1) / tf.cast(n_replicas, dt)
-            objective = tf.math.divide_no_nan(total + penalty, sw_sum)
-            scaled = self.optimizer.scale_loss(objective)
-        self._apply(tape, scaled)
-        reported = tf.math.divide_no_nan(total * self.report_scale + penalty, sw_sum)
+        share = (slice(lo, tf.minimum(lo + per, n)), n_replicas)
+        reported = self._train_step(X, Y, sw, alpha, l1, smoothing, share)
         return ctx.all_reduce(tf.distribute.ReduceOp.SUM, reported)
 
     def _epoch_impl(self, X, Y, sw, perm, batch_size, alpha, l1, smoothing):
@@ -606,6 +605,11 @@ def get_strategy(distribution):
             devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
             _strategies[distribution] = tf.distribute.MirroredStrategy([d.name for d in devices])
         return _strategies[distribution]
+
+
+def strategy_scope(strategy):
+    """``strategy.scope()``, or a context that does nothing for ``strategy=None``."""
+    return contextlib.nullcontext() if strategy is None else strategy.scope()
 
 
 def resolve_precision(mixed_precision):

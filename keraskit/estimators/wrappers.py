@@ -11,7 +11,6 @@ overhead: small inputs to dense models run in NumPy, the rest through one compil
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import inspect
 import random
@@ -361,16 +360,14 @@ class BaseWrapper(BaseEstimator):
             return self._build_in_scope()
 
     def _strategy_scope(self):
-        if self.distribution is None:
-            return contextlib.nullcontext()
-        if self.distribution != "mirrored":
+        from ._training import get_strategy, strategy_scope
+
+        if self.distribution not in (None, "mirrored"):
             raise InvalidParameterError(
                 f"The 'distribution' parameter of {type(self).__name__} must be a str among "
                 f"{{'mirrored'}} or None. Got {self.distribution!r} instead."
             )
-        from ._training import get_strategy
-
-        return get_strategy(self.distribution).scope()
+        return strategy_scope(get_strategy(self.distribution))
 
     def _match_strategy(self):
         """Move a model kept for a warm start to this fit's strategy, optimizer state included.
