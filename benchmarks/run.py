@@ -665,8 +665,9 @@ def build_table(r):
 
     def jobs_cell(t):
         diff = t["max score difference"]
+        start = _ratio(t["start n_jobs=2"], t["n_jobs=1"])
         return (
-            f"{_ratio(t['n_jobs=2'], t['n_jobs=1'])} (workers' start {t['start n_jobs=2']:.1f} s; "
+            f"{_ratio(t['n_jobs=2'], t['n_jobs=1'])} (workers' start {start} of a search; "
             + ("same scores" if diff == 0 else f"scores differ by {diff:.1e}")
             + ")"
         )

@@ -182,7 +182,8 @@ def test_mirrored_strategy_over_two_logical_cpus():
         kw = dict(hidden_layer_sizes=(16,), max_iter=6, batch_size=50, random_state=0)
         one = MLPClassifier(**kw).fit(X, y)
         two = MLPClassifier(distribution="mirrored", **kw).fit(X, y)
-        reg = MLPRegressor(distribution="mirrored", **kw).fit(X, y.astype(float))
+        reg = MLPRegressor(distribution="mirrored", early_stopping=True, n_iter_no_change=50,
+                           **kw).fit(X, y.astype(float))
         inc = MLPClassifier(distribution="mirrored", **kw)
         for _ in range(3):
             inc.partial_fit(X, y, classes=np.arange(10))
@@ -212,6 +213,7 @@ def test_mirrored_strategy_over_two_logical_cpus():
             "proba": list(two.predict_proba(X).shape),
             "pred_equal": float(np.mean(one.predict(X) == two.predict(X))),
             "reg": reg.loss_curve_, "reg_shape": list(reg.predict(X).shape),
+            "reg_val": reg.validation_scores_,
             "inc": inc.loss_curve_,
             "cnn": cnn.loss_curve_, "cnn_dtype": str(cnn.predict_proba(X[:5]).dtype),
         }))
@@ -220,6 +222,8 @@ def test_mirrored_strategy_over_two_logical_cpus():
     assert found["replicas"] == 2
     assert found["proba"] == [300, 10]
     assert found["reg_shape"] == [300]
+    # validation on the mirrored variables, then the best epoch's weights restored
+    assert len(found["reg_val"]) == 6 and found["reg_val"][-1] > found["reg_val"][0]
     # the summed gradients of the two halves of each batch are the one-device gradients
     np.testing.assert_allclose(found["two"], found["one"], rtol=1e-5)
     assert found["pred_equal"] == 1.0
@@ -275,7 +279,7 @@ def test_bad_device_parameters_are_refused_in_sklearn_words(params):
 # ------------------------------------------------------------ mixed precision
 @pytest.mark.parametrize("precision", ["float16", "bfloat16"])
 @pytest.mark.parametrize("case", cases(), ids=lambda c: c[0])
-def test_mixed_precision_trains_every_estimator_with_float32_outputs(case, precision):
+def test_mixed_precision_trains_every_estimator_with_float32_outputs(case, precision, tmp_path):
     _, est, X, y = case
     est.set_params(mixed_precision=precision)
     fit(est, X.astype(np.float32), y)
@@ -283,12 +287,14 @@ def test_mixed_precision_trains_every_estimator_with_float32_outputs(case, preci
     assert f"mixed_{precision}" in policies
     assert est.model_.outputs[0].dtype == "float32"
     assert all(np.isfinite(est.loss_curve_))
-    again = pickle.loads(pickle.dumps(est))
+    est.save(tmp_path / "est.kk")
+    copies = [pickle.loads(pickle.dumps(est)), keraskit.load(tmp_path / "est.kk")]
     for method in methods(est):
         out = getattr(est, method)(X[:7].astype(np.float32))
         if method != "predict" or y is None or out.dtype.kind == "f":
             assert out.dtype == np.float32, (method, out.dtype)
-        np.testing.assert_array_equal(out, getattr(again, method)(X[:7].astype(np.float32)))
+        for again in copies:
+            np.testing.assert_array_equal(out, getattr(again, method)(X[:7].astype(np.float32)))
 
 
 def test_mixed_precision_learns_like_float32_and_defaults_to_bfloat16_on_cpu():
