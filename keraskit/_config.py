@@ -144,8 +144,8 @@ def before_tensorflow():
     share = _positive_int(_SHARE_VAR)
     if share is None or _state["explicit_threads"]:
         return
-    current = _positive_int(_THREAD_VARS[0])
-    if current is not None and current <= share:
+    current = [_positive_int(name) for name in _THREAD_VARS]
+    if all(n is not None and n <= share for n in current):
         return
     if "tensorflow" in sys.modules:
         try:

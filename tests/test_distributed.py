@@ -191,6 +191,24 @@ def test_mirrored_strategy_over_two_logical_cpus():
                             batch_normalization=True, dropout=0.2, max_iter=4,
                             distribution="mirrored", mixed_precision="float16",
                             random_state=0).fit(X, y)
+        # float16: the second half of every batch (the second device's share) overflows
+        # at the first loss scales; every device must skip those steps, as one device does
+        big = np.random.RandomState(0).rand(64, 4).astype(np.float32)
+        big[(np.arange(64) % 16) >= 8] *= 100
+        f16 = dict(hidden_layer_sizes=(8,), max_iter=6, batch_size=16, random_state=0,
+                   mixed_precision="float16", shuffle=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            f16_one = MLPRegressor(**f16).fit(big, big.sum(axis=1) / 10)
+            f16_two = MLPRegressor(distribution="mirrored", **f16).fit(big, big.sum(axis=1) / 10)
+        diverged = [str(w.message) for w in caught if "diverged" in str(w.message)]
+        # dropout: each device draws its own masks; the first keeps the estimator's seeds
+        from keraskit.estimators._training import get_template
+        drop = MLPClassifier(dropout=0.3, distribution="mirrored", **kw).fit(X, y)
+        template = get_template(drop._arch, "mirrored")
+        seeds = [[x.numpy().tolist() for x in
+                  template.strategy.experimental_local_results(v.value)]
+                 for v in template.non_trainable if v.path.endswith("seed_generator_state")]
         import pickle, keras
         from keraskit import KerasClassifier
         def build(meta):
@@ -209,6 +227,9 @@ def test_mirrored_strategy_over_two_logical_cpus():
             "w_on_mirrored": [w.model_.distribute_strategy is mirrored for w in (w_two, w_back)],
             "w_back": w_back.history_["loss"],
             "replicas": mirrored.num_replicas_in_sync,
+            "f16_one": f16_one.loss_curve_, "f16_two": f16_two.loss_curve_,
+            "diverged": diverged, "seeds": seeds,
+            "drop_seeds": [w.tolist() for w in drop._weights[1]],
             "one": one.loss_curve_, "two": two.loss_curve_,
             "proba": list(two.predict_proba(X).shape),
             "pred_equal": float(np.mean(one.predict(X) == two.predict(X))),
@@ -231,6 +252,13 @@ def test_mirrored_strategy_over_two_logical_cpus():
         assert found[curve][-1] < found[curve][0], (curve, found[curve])
     assert len(found["inc"]) == 3
     assert found["cnn_dtype"] == "float32"
+    assert found["diverged"] == []
+    np.testing.assert_allclose(found["f16_two"], found["f16_one"], rtol=1e-5)
+    assert found["f16_one"][-1] < found["f16_one"][0]
+    assert len(found["seeds"]) == 1
+    (first, second), fitted = found["seeds"][0], found["drop_seeds"][0]
+    assert second == [first[0] + 1, first[1]]  # the second device's own stream
+    assert first == fitted  # the estimator keeps the first device's (its own seeds)
     # hand-built models: built, compiled and trained under the strategy by Keras' own fit
     np.testing.assert_allclose(found["w_two"], found["w_one"], rtol=1e-5)
     assert found["w_on_mirrored"] == [True, True]  # a warm start moves the model back
@@ -251,6 +279,37 @@ def test_wrapper_refuses_an_unknown_distribution_and_keeps_its_model():
     with pytest.raises(InvalidParameterError, match="'distribution' parameter of KerasRegressor"):
         reg.set_params(distribution="tpu").fit(X, X.sum(axis=1))
     np.testing.assert_array_equal(reg.predict(X), before)
+
+
+@pytest.mark.parametrize("make", [lambda: MLPClassifier((4,), max_iter=2), "wrapper"])
+def test_estimators_pickled_before_the_device_parameters_load_with_defaults(make):
+    from sklearn.base import clone
+
+    if make == "wrapper":
+        import keras
+
+        from keraskit import KerasClassifier
+
+        def build(meta):
+            return keras.Sequential(
+                [keras.Input((meta["n_features_in_"],)), keras.layers.Dense(2, "softmax")]
+            )
+
+        est, gone = KerasClassifier(build, epochs=1, verbose=0), ["distribution"]
+    else:
+        est, gone = make(), ["mixed_precision", "distribution"]
+    X, y = np.random.RandomState(0).rand(20, 3).astype(np.float32), np.arange(20) % 2
+    est.fit(X, y)
+    state = est.__getstate__()
+    for name in gone:  # as a keraskit of format 1 wrote it
+        del state[name]
+    state["_keraskit_format"] = 1
+    old = type(est).__new__(type(est))
+    old.__setstate__(state)
+    assert {k: old.get_params()[k] for k in gone} == {k: est.get_params()[k] for k in gone}
+    np.testing.assert_array_equal(old.predict_proba(X), est.predict_proba(X))
+    clone(old).fit(X, y)
+    repr(old)
 
 
 def test_lbfgs_refuses_distribution_and_mixed_precision():

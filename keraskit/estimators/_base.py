@@ -146,6 +146,8 @@ class BaseKerasEstimator(BaseEstimator):
         Y = self._head.prepare(self, y, first, incremental)
         sw = self._fit_sample_weight(sample_weight, X, y)
         precision = _training.resolve_precision(self.mixed_precision)
+        if not first and self.mixed_precision is True:  # continue as resolved then (GPU or not)
+            precision = self._arch.mixed_precision
         # mixed precision keeps float32 weights and outputs, whatever the input's dtype
         dtype = "float32" if X.dtype == np.float32 or precision else "float64"
         arch = self._arch_spec(X, Y.shape[1], dtype, architecture)
@@ -470,6 +472,8 @@ class BaseKerasEstimator(BaseEstimator):
                 f"This estimator was saved by a newer keraskit (format {version}); this "
                 f"version reads format {FORMAT_VERSION} and older. Upgrade keraskit."
             )
+        for name, default in (("mixed_precision", False), ("distribution", None)):
+            state.setdefault(name, default)  # parameters added in format 2
         data = state.pop("_keras_bytes", None)
         super().__setstate__(state)
         self._runtime = _Runtime()

@@ -10,7 +10,8 @@ import numpy as np
 from .._config import before_tensorflow
 
 #: Bumped when the pickled state of an estimator changes incompatibly.
-FORMAT_VERSION = 1
+#: 2: the ``mixed_precision`` and ``distribution`` parameters (absent from format 1).
+FORMAT_VERSION = 2
 
 
 def model_to_bytes(model):

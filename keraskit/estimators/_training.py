@@ -83,6 +83,21 @@ def compiled(fn, input_signature):
     return function
 
 
+def _skip_together(grads):
+    """Make every replica's gradients non-finite when any replica's are (in replica context).
+
+    Keras' loss-scale optimizer decides from the first replica's gradients whether a step
+    overflowed, assuming they were summed already; a device's share of a batch overflowing
+    alone would otherwise reach the weights through the sum as infinities.
+    """
+    ctx = tf.distribute.get_replica_context()
+    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads if g is not None])
+    bad = ctx.all_reduce(tf.distribute.ReduceOp.SUM, tf.cast(tf.logical_not(finite), tf.float32))
+    return [
+        None if g is None else tf.where(bad > 0, tf.constant(np.nan, g.dtype), g) for g in grads
+    ]
+
+
 def _per_sample_loss(name, y, z, smoothing):
     """Per-sample loss from logits ``z`` (sklearn's definitions, numerically stable)."""
     if name == "log_loss":
@@ -252,6 +267,17 @@ class Template:
             for name, sub in self.parts.items()
         }
         self._variables = VariableGroup(self.trainable + self.non_trainable)
+        seeds = [v for v in self.non_trainable if v.path.endswith("seed_generator_state")]
+        self._spread_seeds = None
+        if strategy is not None and seeds:
+
+            def spread():
+                def on_replica():
+                    return _offset_seeds(seeds)
+
+                return strategy.run(on_replica)
+
+            self._spread_seeds = compiled(spread, [])
 
     def _compile_part(self, sub):
         """Stateless, compiled inference of a (sub)model sharing the template's variables."""
@@ -338,6 +364,21 @@ class Template:
         if len(trainable) != len(self.trainable) or len(non_trainable) != len(self.non_trainable):
             raise ValueError("weights do not match the template's variables")
         self._variables.load(list(trainable) + list(non_trainable))
+        if self._spread_seeds is not None:
+            self._spread_seeds()
+
+
+def _offset_seeds(seeds):
+    """In replica context: add the replica's index to its own copy of each seed state.
+
+    Seed states are mirrored variables updated per device, so every device would otherwise
+    draw the same dropout, noise and augmentation randomness for its rows; the first
+    device's copy (the one read back) keeps the estimator's seeds.
+    """
+    rid = tf.distribute.get_replica_context().replica_id_in_sync_group
+    for v in seeds:
+        v.assign(v + tf.stack([tf.cast(rid, v.dtype), tf.zeros((), v.dtype)]))
+    return tf.constant(0)
 
 
 class Trainer:
@@ -440,7 +481,10 @@ class Trainer:
         with tf.GradientTape() as tape:
             objective, reported = self._batch_loss(X, Y, sw, alpha, l1, smoothing, True, share)
             scaled = self.optimizer.scale_loss(objective)  # float16 mixed precision only
-        self.optimizer.apply(tape.gradient(scaled, tvars), tvars)
+        grads = tape.gradient(scaled, tvars)
+        if share is not None and isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
+            grads = _skip_together(grads)
+        self.optimizer.apply(grads, tvars)
         return reported
 
     def _replica_step(self, X, Y, sw, alpha, l1, smoothing):
@@ -600,6 +644,8 @@ def get_strategy(distribution):
     """
     if distribution is None:
         return None
+    if distribution != "mirrored":
+        raise ValueError(f"distribution must be 'mirrored' or None, got {distribution!r}.")
     with _cache_lock:
         if distribution not in _strategies:
             devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
@@ -624,9 +670,11 @@ def resolve_precision(mixed_precision):
     -------
     dtype : {'float16', 'bfloat16'} or None
     """
-    if mixed_precision is True:
+    if isinstance(mixed_precision, bool | np.bool_):
+        if not mixed_precision:
+            return None
         return "float16" if tf.config.list_logical_devices("GPU") else "bfloat16"
-    return mixed_precision or None
+    return mixed_precision
 
 
 @dataclass

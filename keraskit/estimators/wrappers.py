@@ -359,27 +359,33 @@ class BaseWrapper(BaseEstimator):
         with self._strategy_scope():
             return self._build_in_scope()
 
-    def _strategy_scope(self):
-        from ._training import get_strategy, strategy_scope
+    def _strategy(self):
+        """The strategy ``distribution`` asks for (``None`` for none), checked first."""
+        from ._training import get_strategy
 
         if self.distribution not in (None, "mirrored"):
             raise InvalidParameterError(
                 f"The 'distribution' parameter of {type(self).__name__} must be a str among "
                 f"{{'mirrored'}} or None. Got {self.distribution!r} instead."
             )
-        return strategy_scope(get_strategy(self.distribution))
+        return get_strategy(self.distribution)
+
+    def _strategy_scope(self):
+        from ._training import strategy_scope
+
+        return strategy_scope(self._strategy())
 
     def _match_strategy(self):
         """Move a model kept for a warm start to this fit's strategy, optimizer state included.
 
         A model unpickled, or built before ``distribution`` changed, lives under another
-        strategy than the one this fit asks for; Keras would train it where it lives.
+        strategy than the one this fit asks for; Keras would train it where it lives. The
+        ``.keras`` round trip keeps weights and optimizer state, not the generator states
+        of random layers (they restart from their seeds).
         """
         import tensorflow as tf
 
-        from ._training import get_strategy
-
-        wanted = get_strategy(self.distribution) or tf.distribute.get_strategy()
+        wanted = self._strategy() or tf.distribute.get_strategy()
         if self.model_.distribute_strategy is not wanted:
             with self._strategy_scope():
                 self.model_ = _load(model_to_bytes(self.model_))
@@ -683,6 +689,7 @@ class BaseWrapper(BaseEstimator):
             raise ValueError(
                 f"This estimator was saved by a newer keraskit (format {version}); upgrade."
             )
+        state.setdefault("distribution", None)  # a parameter added in format 2
         data = state.pop("_model_bytes", None)
         if isinstance(state.get("model"), _KerasBytes):
             state["model"] = _load(state["model"].data)
