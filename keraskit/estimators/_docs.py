@@ -79,16 +79,20 @@ CALLBACKS_PARAM = """\
         activation memory). ``'float16'`` uses dynamic loss scaling against underflow;
         ``'bfloat16'`` needs none (TPUs and recent CPUs). ``True`` picks ``'float16'`` when
         TensorFlow sees a GPU and ``'bfloat16'`` otherwise. Input of any float dtype trains a
-        float32 network; predictions run in the same precision. Not with
-        ``solver='lbfgs'``, which needs exact gradients.
+        float32 network; predictions run in the same precision (through TensorFlow, not
+        the NumPy path for small inputs). float16 overflows above 65504: scale the input.
+        Not with ``solver='lbfgs'``, which needs exact gradients.
     distribution : {'mirrored'} or None, default=None
         ``'mirrored'`` trains one model on all local GPUs at once with
         ``tf.distribute.MirroredStrategy`` (on a machine without GPUs: all logical CPU
-        devices). ``batch_size`` is the global batch: each of the ``N`` devices computes the
-        gradient of ``batch_size / N`` rows and the gradients are summed, so the loss,
-        learning rate and results are those of one device up to float rounding (batch
-        normalization uses each device's own rows, as Keras does). Prediction runs on one
-        device. Not with ``solver='lbfgs'``.
+        devices). ``batch_size`` is the global batch: each of the ``N`` devices takes a
+        contiguous share of ``ceil(batch_size / N)`` rows and the gradients are summed, so
+        the loss and the results are those of one device up to float rounding, except
+        that dropout, noise and augmentation draw their own randomness on each device and
+        batch normalization uses each device's rows (its moving statistics come from the
+        first device), as in Keras. Prediction runs on one device. Every process mirrors
+        over all the GPUs it sees: do not combine with ``n_jobs > 1`` searches on one
+        machine. Not with ``solver='lbfgs'``.
 """
 
 TRAINING_ATTRIBUTES = """\
