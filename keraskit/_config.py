@@ -78,7 +78,7 @@ def configure(threads=None, gpu_memory_growth=None):
     ------
     RuntimeError
         If TensorFlow has already started in this process with other settings (they
-        cannot change after its runtime starts); nothing is changed then.
+        cannot change after its runtime starts); the environment is left unchanged then.
     """
     if threads is not None and (
         isinstance(threads, bool) or not isinstance(threads, Integral) or threads < 1
@@ -136,7 +136,8 @@ def before_tensorflow():
     Runs once per process. In a process with ``OMP_NUM_THREADS`` set (a joblib or Dask
     worker, or a user's own limit) and no :func:`configure` call of its own, TensorFlow's
     pools get at most that many threads. If TensorFlow already started (the user's code
-    ran TensorFlow first), its settings are left alone.
+    ran TensorFlow first), or its pools were set with ``tf.config.threading``, its settings
+    are left alone.
     """
     if _state["checked"]:
         return
@@ -148,6 +149,10 @@ def before_tensorflow():
     if all(n is not None and n <= share for n in current):
         return
     if "tensorflow" in sys.modules:
+        import tensorflow as tf
+
+        if tf.config.threading.get_intra_op_parallelism_threads():
+            return  # the user's own tf.config.threading setting
         try:
             _set_tf_threads(share)
         except RuntimeError:
