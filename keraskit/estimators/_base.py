@@ -145,9 +145,10 @@ class BaseKerasEstimator(BaseEstimator):
             X = X.astype(self._arch.dtype)  # continue in the network's dtype, as sklearn does
         Y = self._head.prepare(self, y, first, incremental)
         sw = self._fit_sample_weight(sample_weight, X, y)
-        precision = _training.resolve_precision(self.mixed_precision)
         if not first and self.mixed_precision is True:  # continue as resolved then (GPU or not)
             precision = self._arch.mixed_precision
+        else:
+            precision = _training.resolve_precision(self.mixed_precision)
         # mixed precision keeps float32 weights and outputs, whatever the input's dtype
         dtype = "float32" if X.dtype == np.float32 or precision else "float64"
         arch = self._arch_spec(X, Y.shape[1], dtype, architecture)

@@ -79,21 +79,18 @@ def layer_dtype(spec):
 
 def _dense_stack(h, sizes, spec, prefix, layers):
     """Dense -> [batch norm] -> activation -> [dropout], once per size."""
+    dtype = layer_dtype(spec)
     for i, units in enumerate(sizes):
-        h = _zero_init(layers.Dense)(units, name=f"{prefix}_{i}", dtype=layer_dtype(spec))(h)
+        h = _zero_init(layers.Dense)(units, name=f"{prefix}_{i}", dtype=dtype)(h)
         if spec.batch_normalization:
             h = layers.BatchNormalization(
-                momentum=0.9, name=f"{prefix}_batchnorm_{i}", dtype=layer_dtype(spec)
+                momentum=0.9, name=f"{prefix}_batchnorm_{i}", dtype=dtype
             )(h)
         h = layers.Activation(
-            KERAS_ACTIVATIONS[spec.activation],
-            name=f"{prefix}_activation_{i}",
-            dtype=layer_dtype(spec),
+            KERAS_ACTIVATIONS[spec.activation], name=f"{prefix}_activation_{i}", dtype=dtype
         )(h)
         if spec.dropout > 0:
-            h = layers.Dropout(
-                spec.dropout, seed=i, name=f"{prefix}_dropout_{i}", dtype=layer_dtype(spec)
-            )(h)
+            h = layers.Dropout(spec.dropout, seed=i, name=f"{prefix}_dropout_{i}", dtype=dtype)(h)
     return h
 
 

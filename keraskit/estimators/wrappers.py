@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
@@ -31,7 +31,7 @@ from sklearn.utils.validation import (
 )
 
 from .._config import before_tensorflow
-from ._base import _Runtime
+from ._base import BaseKerasEstimator, _Runtime
 from ._persistence import FORMAT_VERSION, model_from_bytes, model_to_bytes
 
 #: Prefixes of routed parameters (``optimizer__learning_rate``, ``model__dropout``, ...).
@@ -363,11 +363,11 @@ class BaseWrapper(BaseEstimator):
         """The strategy ``distribution`` asks for (``None`` for none), checked first."""
         from ._training import get_strategy
 
-        if self.distribution not in (None, "mirrored"):
-            raise InvalidParameterError(
-                f"The 'distribution' parameter of {type(self).__name__} must be a str among "
-                f"{{'mirrored'}} or None. Got {self.distribution!r} instead."
-            )
+        validate_parameter_constraints(  # the ready-made estimators' constraint and wording
+            {"distribution": BaseKerasEstimator._parameter_constraints["distribution"]},
+            {"distribution": self.distribution},
+            caller_name=type(self).__name__,
+        )
         return get_strategy(self.distribution)
 
     def _strategy_scope(self):
