@@ -385,10 +385,10 @@ def split_autoencoder(model):
     import keras
 
     code = model.get_layer(CODE_LAYER)
-    encoder = keras.Model(model.inputs, code.output, name="encoder")
+    encoder = keras.Model(model.input, code.output, name="encoder")
     layers = model.layers
     start = [layer.name for layer in layers].index(CODE_LAYER) + 1
-    code_in = keras.Input(code.output.shape[1:], dtype=model.inputs[0].dtype, name="code_in")
+    code_in = keras.Input(code.output.shape[1:], dtype=model.input.dtype, name="code_in")
     h = code_in
     for layer in layers[start:]:
         h = layer(h)

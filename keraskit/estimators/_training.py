@@ -240,7 +240,7 @@ class Template:
         self.strategy = strategy
         with strategy_scope(strategy):
             self.model = build(spec)
-        self.logits_model = keras.Model(self.model.inputs, self.model.get_layer(OUTPUT_LAYER).input)
+        self.logits_model = keras.Model(self.model.input, self.model.get_layer(OUTPUT_LAYER).input)
         self.dtype = tf.as_dtype(spec.dtype)
         self.lock = threading.RLock()
         self.trainable = list(self.model.trainable_variables)
@@ -259,7 +259,7 @@ class Template:
             if self.activity_l1 > 0:  # the loss needs the code of the same forward pass
                 code = self.model.get_layer(CODE_LAYER).output
                 self.logits_model = keras.Model(
-                    self.model.inputs, [self.logits_model.outputs[0], code]
+                    self.model.input, [self.logits_model.outputs[0], code]
                 )
         self._part_fns = {name: self._compile_part(sub) for name, sub in self.parts.items()}
         self._numpy = {
