@@ -39,6 +39,12 @@ def _set_tf_threads(threads):
     tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
+def _export_threads(threads):
+    """Pass the pool sizes to TensorFlow's runtime here and in processes started later."""
+    for name in _THREAD_VARS:
+        os.environ[name] = str(threads)
+
+
 def _set_tf_memory_growth(enabled):
     import tensorflow as tf
 
@@ -100,8 +106,7 @@ def configure(threads=None, gpu_memory_growth=None):
             f"of the script; TensorFlow said: {exc}"
         ) from None
     if threads is not None:
-        for name in _THREAD_VARS:
-            os.environ[name] = str(int(threads))
+        _export_threads(int(threads))
         _state["explicit_threads"] = True
     if gpu_memory_growth is not None:
         os.environ[_GROWTH_VAR] = "true" if gpu_memory_growth else "false"
@@ -157,5 +162,4 @@ def before_tensorflow():
             _set_tf_threads(share)
         except RuntimeError:
             return  # the runtime is already running with the user's settings
-    for name in _THREAD_VARS:
-        os.environ[name] = str(share)
+    _export_threads(share)

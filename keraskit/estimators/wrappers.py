@@ -385,9 +385,11 @@ class BaseWrapper(BaseEstimator):
         """
         import tensorflow as tf
 
-        wanted = self._strategy() or tf.distribute.get_strategy()
-        if self.model_.distribute_strategy is not wanted:
-            with self._strategy_scope():
+        from ._training import strategy_scope
+
+        strategy = self._strategy()
+        if self.model_.distribute_strategy is not (strategy or tf.distribute.get_strategy()):
+            with strategy_scope(strategy):
                 self.model_ = _load(model_to_bytes(self.model_))
 
     def _build_in_scope(self):
