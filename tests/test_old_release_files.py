@@ -1,0 +1,71 @@
+"""Files written by keraskit 0.1.0 load with today's code and predict what they predicted then.
+
+The fixtures (``tests/fixtures/release_0_1_0``, made by its ``make.py`` with release 0.1.0)
+hold a pickle of every public estimator kind, a keraskit file of every estimator with
+``save``, and the outputs of each inference method before they were written.
+"""
+
+import pickle
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import keraskit
+
+HERE = Path(__file__).parent / "fixtures" / "release_0_1_0"
+EXPECTED = dict(np.load(HERE / "expected.npz"))
+NAMES = sorted({key.split("/")[0] for key in EXPECTED})
+METHODS = ("predict", "predict_proba", "transform", "inverse_transform", "score_samples")
+
+
+def _check_outputs(est, name):
+    X = EXPECTED[f"{name}/X"]
+    checked = 0
+    for method in METHODS:
+        key = f"{name}/{method}"
+        if key not in EXPECTED:
+            continue
+        arg = est.transform(X) if method == "inverse_transform" else X
+        np.testing.assert_array_equal(getattr(est, method)(arg), EXPECTED[key], err_msg=key)
+        checked += 1
+    assert checked >= 1
+
+
+def test_the_fixtures_cover_every_public_estimator_kind():
+    kinds = set()
+    for name in NAMES:
+        with open(HERE / f"{name}.pkl", "rb") as f:
+            kinds.add(type(pickle.load(f)).__name__)
+    assert kinds == {name for name in keraskit.__all__ if name[0].isupper()}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_old_pickle_predicts_as_before(name):
+    with open(HERE / f"{name}.pkl", "rb") as f:
+        est = pickle.load(f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        _check_outputs(est, name)
+    # and it travels on in today's format
+    _check_outputs(pickle.loads(pickle.dumps(est)), name)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if (HERE / f"{n}.keraskit").exists()])
+def test_an_old_saved_file_predicts_as_before(name, tmp_path):
+    est = keraskit.load(HERE / f"{name}.keraskit")
+    _check_outputs(est, name)
+    est.save(tmp_path / "again.keraskit")
+    _check_outputs(keraskit.load(tmp_path / "again.keraskit"), name)
+
+
+def test_an_old_pickle_keeps_training():
+    with open(HERE / "mlp_regressor_partial_fit.pkl", "rb") as f:
+        est = pickle.load(f)
+    X = EXPECTED["mlp_regressor_partial_fit/X"]
+    before = est.predict(X)
+    t = est.t_
+    est.partial_fit(X, X.sum(axis=1))
+    assert est.t_ == t + len(X)  # sklearn's count of samples seen goes on
+    assert not np.array_equal(est.predict(X), before)
