@@ -231,17 +231,18 @@ def seed_and_latency(quick):
 
 def _instrument(acc):
     """Time keraskit's fit stages (for the breakdown) by wrapping engine functions."""
-    from keraskit.estimators import _base, _heads, _training
+    from keraskit._engine import loop, template, trainer
+    from keraskit.estimators import _base, _heads
 
     targets = [
         (_base.BaseKerasEstimator, "_validate_fit_data", "validate X, y"),
         (_heads.ClassifierHead, "prepare", "encode targets"),
-        (_training, "initial_weights", "draw initial weights"),
-        (_training.Template, "set_weights", "load weights into the template"),
-        (_training.Trainer, "reset_optimizer", "reset optimizer state"),
-        (_training.Trainer, "get_optimizer_state", "read optimizer state"),
-        (_training._Loop, "run_epoch", "compiled epochs (TensorFlow)"),
-        (_training, "train", "training loop (all)"),
+        (template, "initial_weights", "draw initial weights"),
+        (template.Template, "set_weights", "load weights into the template"),
+        (trainer.Trainer, "reset_optimizer", "reset optimizer state"),
+        (trainer.Trainer, "get_optimizer_state", "read optimizer state"),
+        (loop.Loop, "run_epoch", "compiled epochs (TensorFlow)"),
+        (loop, "train", "training loop (all)"),
         (_base.BaseKerasEstimator, "_set_fitted", "fitted attributes"),
     ]
     for owner, name, label in targets:

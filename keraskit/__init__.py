@@ -1,6 +1,7 @@
 """keraskit: scikit-learn estimators made of Keras 3 networks on TensorFlow."""
 
 from ._config import configure, get_config
+from ._io.safe_file import load_estimator as _load_estimator
 from ._version import __version__
 from .estimators import (
     AutoencoderTransformer,
@@ -12,7 +13,6 @@ from .estimators import (
     MLPClassifier,
     MLPRegressor,
 )
-from .estimators._persistence import load_estimator as _load_estimator
 from .plotting import plot_history
 
 

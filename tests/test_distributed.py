@@ -176,7 +176,7 @@ def test_mirrored_strategy_over_two_logical_cpus():
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from sklearn.datasets import load_digits
         from keraskit import CNNClassifier, MLPClassifier, MLPRegressor
-        from keraskit.estimators._training import get_strategy
+        from keraskit._engine.distribute import get_strategy
         X, y = load_digits(return_X_y=True)
         X, y = (X[:300] / 16).astype(np.float32), y[:300]
         kw = dict(hidden_layer_sizes=(16,), max_iter=6, batch_size=50, random_state=0)
@@ -203,7 +203,7 @@ def test_mirrored_strategy_over_two_logical_cpus():
             f16_two = MLPRegressor(distribution="mirrored", **f16).fit(big, big.sum(axis=1) / 10)
         diverged = [str(w.message) for w in caught if "diverged" in str(w.message)]
         # dropout: each device draws its own masks; the first keeps the estimator's seeds
-        from keraskit.estimators._training import get_template
+        from keraskit._engine.cache import get_template
         drop = MLPClassifier(dropout=0.3, distribution="mirrored", **kw).fit(X, y)
         template = get_template(drop._arch, "mirrored")
         seeds = [[x.numpy().tolist() for x in

@@ -7,7 +7,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from keraskit import MLPClassifier
-from keraskit.estimators import _training
+from keraskit._engine import cache
 
 
 def _fit(est, X, y):
@@ -22,8 +22,8 @@ def test_fits_of_one_shape_share_one_compiled_epoch_function():
     first = _fit(MLPClassifier((12,), max_iter=2, random_state=0), X[:200], y[:200])
     first.predict_proba(X[:5])
     first.predict_proba(np.tile(X, (50, 1)))  # large enough for the TensorFlow path
-    trainer = _training.get_trainer(first._arch, first._train_spec())
-    traces = trainer._epoch.experimental_get_tracing_count()
+    trainer = cache.get_trainer(first._arch, first._train_spec())
+    traces = trainer.epoch.experimental_get_tracing_count()
     tf_predict = trainer.template._part_fns["model"][2]
     predict_traces = tf_predict.experimental_get_tracing_count()
     # other data sizes, seeds, penalties, learning rates, batch sizes and label smoothing:
@@ -42,9 +42,9 @@ def test_fits_of_one_shape_share_one_compiled_epoch_function():
         _fit(est, X[:n], y[:n])
         est.predict_proba(X[: n // 3])
         est.predict_proba(np.tile(X, (40 + i, 1)))
-        assert _training.get_trainer(est._arch, est._train_spec()) is trainer
+        assert cache.get_trainer(est._arch, est._train_spec()) is trainer
     assert traces == 1
-    assert trainer._epoch.experimental_get_tracing_count() == traces
+    assert trainer.epoch.experimental_get_tracing_count() == traces
     assert predict_traces == 1
     assert tf_predict.experimental_get_tracing_count() == predict_traces
 
@@ -59,8 +59,9 @@ def test_concurrent_estimators_of_one_shape_do_not_share_weights():
 
 
 def test_cache_is_bounded():
-    assert len(_training._templates) <= _training.CACHE_SIZE
-    assert len(_training._trainers) <= _training.CACHE_SIZE
+    n_templates, n_trainers = cache.cached_counts()
+    assert n_templates <= cache.CACHE_SIZE
+    assert n_trainers <= cache.CACHE_SIZE
 
 
 def test_predict_of_one_row_agrees_with_the_batch_path():

@@ -9,7 +9,8 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from keraskit import AutoencoderTransformer, CNNClassifier, MLPClassifier, MLPRegressor
-from keraskit.estimators import _fastpath, _training
+from keraskit._engine import cache, fastpath
+from keraskit._engine import data as engine_data
 
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu", "elu", "leaky_relu", "gelu", "selu", "swish"]
 RTOL = {np.float32: 2e-5, np.float64: 1e-12}
@@ -31,7 +32,7 @@ def _both_paths(monkeypatch, fn):
     """``fn()`` through NumPy (default for small inputs) and through TensorFlow."""
     fast = fn()
     with monkeypatch.context() as m:
-        m.setattr(_fastpath, "NUMPY_BUDGET", 0)
+        m.setattr(fastpath, "NUMPY_BUDGET", 0)
         plain = fn()
     return fast, plain
 
@@ -99,8 +100,8 @@ def test_only_dense_networks_take_the_numpy_path():
     mlp = MLPClassifier((8,), max_iter=2, random_state=0).fit(X, y)
     cnn = CNNClassifier(conv_filters=(4,), dense_layer_sizes=(8,), max_iter=2, random_state=0)
     cnn.set_params(input_shape=(8, 8, 1)).fit(X, y)
-    assert _training.get_template(mlp._arch)._numpy["model"] is not None
-    assert _training.get_template(cnn._arch)._numpy["model"] is None
+    assert cache.get_template(mlp._arch)._numpy["model"] is not None
+    assert cache.get_template(cnn._arch)._numpy["model"] is None
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -108,7 +109,7 @@ def test_one_row_and_small_batches_agree_with_large_batches(dtype):
     X, y = _digits(dtype)
     est = MLPClassifier((32,), max_iter=3, random_state=0).fit(X, y)
     big = np.tile(X, (30, 1))  # 9,000 rows: past the NumPy budget, TensorFlow runs it
-    template = _training.get_template(est._arch)
+    template = cache.get_template(est._arch)
     assert not template._numpy["model"].worth_it(len(big))
     batch = est.predict_proba(big)[: len(X)]
     rows = np.vstack([est.predict_proba(X[i : i + 1]) for i in range(len(X))])
@@ -127,8 +128,8 @@ def test_chunked_epochs_match_in_graph_epochs(monkeypatch, kind):
         params.update(early_stopping=True, validation_fraction=0.2)
     ref = MLPClassifier(**params).fit(X, y)
     with monkeypatch.context() as m:
-        m.setattr(_training, "IN_GRAPH_BYTES", 0)
-        m.setattr(_training, "CHUNK_BYTES", 3 * 64 * 64 * 8)  # three batches per chunk
+        m.setattr(engine_data, "IN_GRAPH_BYTES", 0)
+        m.setattr(engine_data, "CHUNK_BYTES", 3 * 64 * 64 * 8)  # three batches per chunk
         data = sp.csr_matrix(X) if kind == "sparse" else X
         chunked = MLPClassifier(**params).fit(data, y)
     np.testing.assert_allclose(chunked.loss_curve_, ref.loss_curve_, rtol=1e-12)
@@ -163,8 +164,8 @@ def test_a_deleted_estimator_leaves_nothing_behind():
     est.predict_proba(X[:3])
     est.predict_proba(np.tile(X, (40, 1)))  # the TensorFlow path too
     refs = [weakref.ref(est), weakref.ref(X)]
-    n_templates = len(_training._templates)
+    n_templates = cache.cached_counts()[0]
     del est, X
     gc.collect()
     assert all(r() is None for r in refs)
-    assert len(_training._templates) == n_templates <= _training.CACHE_SIZE
+    assert cache.cached_counts()[0] == n_templates <= cache.CACHE_SIZE

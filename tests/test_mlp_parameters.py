@@ -449,12 +449,12 @@ def test_max_iter_bounds_the_epochs(digits):
 
 
 def test_nadam_and_adagrad_start_from_their_own_initial_state(digits):
-    from keraskit.estimators import _training
+    from keraskit._engine import cache
 
     X, y = digits
     for solver in ("nadam", "adagrad"):
         est = _fit(MLPClassifier((8,), solver=solver, max_iter=1, random_state=0), X, y)
-        trainer = _training.get_trainer(est._arch, est._train_spec())
+        trainer = cache.get_trainer(est._arch, est._train_spec())
         fresh = trainer._fresh_state
         assert any(np.any(a != 0) for a in fresh), solver  # u_product=1, accumulators=0.1
         trainer.reset_optimizer()

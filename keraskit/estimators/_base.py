@@ -22,61 +22,44 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._persistence import FORMAT_VERSION, model_from_bytes, model_to_bytes
+from .._engine.optimizers import FULL_BATCH_SOLVERS, OPTIMIZERS, SOLVERS
+from .._engine.records import FitConfig, FitData, Progress, TrainSpec
+from .._engine.schedules import SCHEDULES, effective_schedule
+from .._io.keras_bytes import model_from_bytes, model_to_bytes
+from .._io.registry import register_records
+from .._io.safe_file import save_estimator
+from .._io.versions import FORMAT_VERSION, upgrade_state
+from .._networks import specs
+from ._state import Runtime, atomic_fit
 
-STOCHASTIC_SOLVERS = {"sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad"}
-SOLVERS = STOCHASTIC_SOLVERS | {"lbfgs"}
-_AUGMENTATIONS = ("flip", "rotation", "translation", "zoom", "contrast", "shift", "scale")
 _STOCHASTIC_ONLY = ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_")
-ACTIVATIONS = {
-    "identity",
-    "logistic",
-    "tanh",
-    "relu",
-    "elu",
-    "leaky_relu",
-    "gelu",
-    "selu",
-    "swish",
-}
 
-
-class _Runtime:
-    """Per-estimator caches that are not state: weight tensors, the Keras model, and the
-    compiled inference of a wrapped model (``KerasClassifier``/``KerasRegressor``).
-
-    It is never pickled or deep-copied (a copy starts empty), and it lives in one attribute
-    set by ``fit`` so that predicting never changes the estimator's ``__dict__``.
-    """
-
-    __slots__ = ("tensors", "model", "runner")
-
-    def __init__(self):
-        self.tensors = None
-        self.model = None
-        self.runner = None
-
-    def __deepcopy__(self, memo):
-        return _Runtime()
-
-    def __reduce__(self):
-        return (_Runtime, ())
+# the records a saved estimator's state may hold (keraskit files name them by class)
+register_records(
+    specs.MLPSpec,
+    specs.CNNSpec,
+    specs.AutoencoderSpec,
+    specs.ConvAutoencoderSpec,
+    Progress,
+    TrainSpec,
+)
 
 
 class BaseKerasEstimator(BaseEstimator):
     """Base class of keraskit estimators; not meant to be used directly.
 
-    Subclasses provide ``_head`` (target handling), ``_arch_spec`` (the architecture
-    signature) and ``_init_factor`` (the weight initialisation scale), and declare their
-    parameters in ``__init__``.
+    Subclasses provide ``_head`` (target handling), ``_check_architecture`` (their
+    architecture parameters, checked), ``_arch_spec`` (the architecture as a spec of
+    ``keraskit._networks.specs``) and declare their parameters in ``__init__``; the base
+    class reads everything else about the network from that spec.
     """
 
     _parameter_constraints: dict = {
-        "solver": [StrOptions(SOLVERS)],
+        "solver": [StrOptions(set(SOLVERS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "l1": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive", "cosine"})],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -124,48 +107,36 @@ class BaseKerasEstimator(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, incremental=False, prepare=None):
         """Fit atomically: a failed call leaves a fitted estimator exactly as it was."""
-        saved = self.__dict__.copy()
-        try:
+        with atomic_fit(self):
             if prepare is not None:
                 prepare()
             return self._fit_unsafe(X, y, sample_weight, incremental)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
 
     def _fit_unsafe(self, X, y, sample_weight, incremental):
-        from . import _training
+        # the engine imports TensorFlow: it is loaded on the first fit, not with keraskit
+        from .._engine import cache, lbfgs, loop, template
 
         architecture = self._check_architecture()
-        self._check_solver_options(incremental)
+        self._check_incremental(incremental)
         first = not hasattr(self, "_weights") or not (self.warm_start or incremental)
         X, y = self._validate_fit_data(X, y, first)
         if not first and X.dtype != np.dtype(self._arch.dtype):
             X = X.astype(self._arch.dtype)  # continue in the network's dtype, as sklearn does
         Y = self._head.prepare(self, y, first, incremental)
         sw = self._fit_sample_weight(sample_weight, X, y)
-        if not first and self.mixed_precision is True:  # continue as resolved then (GPU or not)
-            precision = self._arch.mixed_precision
-        else:
-            precision = _training.resolve_precision(self.mixed_precision)
-        # mixed precision keeps float32 weights and outputs, whatever the input's dtype
-        dtype = "float32" if X.dtype == np.float32 or precision else "float64"
-        arch = self._arch_spec(X, Y.shape[1], dtype, architecture)
-        if precision is not None:
-            arch = dataclasses.replace(arch, mixed_precision=precision)
-        trainer = _training.get_trainer(arch, self._train_spec(), self.distribution)
+        arch = self._network_spec(X, Y, first, architecture)
+        trainer = cache.get_trainer(arch, self._train_spec(), self.distribution)
         rng = check_random_state(self.random_state)
         if first:
-            weights = _training.initial_weights(trainer.template, rng, self._init_factor())
-            progress = _training.Progress(self._uses_validation(), self.learning_rate_init)
+            weights = template.initial_weights(trainer.template, rng, self._init_factor())
+            progress = Progress(self._uses_validation(), self.learning_rate_init)
         else:
             weights, progress = self._warm_state(arch, incremental)
         callbacks = [copy.deepcopy(cb) for cb in self.callbacks or ()]
-        if self.solver == "lbfgs":
+        if self.solver in FULL_BATCH_SOLVERS:
+            data = FitData(X, Y, sw)
             cfg = self._fit_config(X.shape[0], incremental)
-            data = _training.FitData(X, Y, sw)
-            weights, n_iter, loss = _training.train_lbfgs(
+            weights, n_iter, loss = lbfgs.train_lbfgs(
                 trainer, weights, data, cfg, progress, callbacks
             )
             self._set_fitted(arch, weights, progress, n_iter, lbfgs_loss=loss)
@@ -175,11 +146,28 @@ class BaseKerasEstimator(BaseEstimator):
         score_fn = None
         if data.X_val is not None:
             score_fn = self._head.score_fn(self, data.Y_val, data.sw_val)
-        weights, n_iter = _training.train(
+        weights, n_iter = loop.train(
             trainer, weights, data, cfg, progress, score_fn, callbacks, rng
         )
         self._set_fitted(arch, weights, progress, n_iter)
         return self
+
+    def _network_spec(self, X, Y, first, architecture):
+        """The architecture spec of this fit: the subclass's spec in the right precision."""
+        # the engine imports TensorFlow (see _fit_unsafe)
+        from .._engine.distribute import resolve_precision
+
+        if not first and self.mixed_precision is True:  # continue as resolved then (GPU or not)
+            precision = self._arch.mixed_precision
+        else:
+            precision = resolve_precision(self.mixed_precision)
+        # mixed precision keeps float32 weights and outputs, whatever the input's dtype
+        dtype = "float32" if X.dtype == np.float32 or precision else "float64"
+        arch = self._arch_spec(X, Y.shape[1], dtype, architecture)
+        if precision is not None:
+            arch = dataclasses.replace(arch, mixed_precision=precision)
+        self._check_solver_options(arch)
+        return arch
 
     def _validate_fit_data(self, X, y, reset):
         """Validate ``X`` and ``y`` for fitting (2-D or sparse ``X`` by default)."""
@@ -234,7 +222,7 @@ class BaseKerasEstimator(BaseEstimator):
         return tuple(int(s) for s in sizes)
 
     def _check_stochastic(self):
-        if self.solver not in STOCHASTIC_SOLVERS:
+        if self.solver not in OPTIMIZERS:
             raise AttributeError(
                 "partial_fit is only available for stochastic optimizers. "
                 f"{self.solver} is not stochastic."
@@ -242,12 +230,15 @@ class BaseKerasEstimator(BaseEstimator):
         return True
 
     def _uses_validation(self):
-        return self.early_stopping and self.solver != "lbfgs"
+        return self.early_stopping and self.solver in OPTIMIZERS
 
-    def _check_solver_options(self, incremental):
+    def _check_incremental(self, incremental):
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
-        if self.solver != "lbfgs":
+
+    def _check_solver_options(self, arch):
+        """Refuse what full-batch L-BFGS cannot do (read from the network's spec)."""
+        if self.solver not in FULL_BATCH_SOLVERS:
             return
         for name in ("mixed_precision", "distribution"):
             value = getattr(self, name)
@@ -258,10 +249,7 @@ class BaseKerasEstimator(BaseEstimator):
                     f"stochastic solver ('adam', 'sgd', ...) or {name}="
                     f"{'False' if name == 'mixed_precision' else 'None'}."
                 )
-        random_parts = {"dropout": self.dropout, "noise_std": getattr(self, "noise_std", 0.0)}
-        random_parts.update({k: getattr(self, k, 0.0) for k in _AUGMENTATIONS})
-        random_parts["batch_normalization"] = self.batch_normalization
-        used = {k: v for k, v in random_parts.items() if v not in (0, 0.0, None, False)}
+        used = specs.stochastic_settings(arch)
         if used:
             name, value = next(iter(used.items()))
             raise ValueError(
@@ -280,8 +268,6 @@ class BaseKerasEstimator(BaseEstimator):
         return sw
 
     def _train_spec(self):
-        from ._training import TrainSpec
-
         decay = self.alpha if self.solver == "adamw" else 0.0
         return TrainSpec(
             loss=self._head.loss_name(self),
@@ -305,14 +291,10 @@ class BaseKerasEstimator(BaseEstimator):
             progress.learning_rate = self.learning_rate_init
             progress.optimizer_state = None
         if progress.early_stopping != self._uses_validation():
-            from ._training import Progress
-
             progress = Progress(self._uses_validation(), self.learning_rate_init)
         return self._weights, progress
 
     def _split(self, X, Y, sw, rng):
-        from ._training import FitData
-
         if not self._uses_validation():
             return FitData(X, Y, sw)
         stratify = self._head.stratify(Y)
@@ -332,8 +314,6 @@ class BaseKerasEstimator(BaseEstimator):
         return FitData(X, Y, sw, X[val], Y[val], sw[val], rows=train)
 
     def _fit_config(self, n_samples, incremental):
-        from ._training import FitConfig
-
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
         else:
@@ -344,9 +324,6 @@ class BaseKerasEstimator(BaseEstimator):
                     stacklevel=4,
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        # sklearn's schedules drive sgd only; keraskit's cosine schedule drives every solver
-        use_schedule = self.solver == "sgd" or self.learning_rate == "cosine"
-        schedule = self.learning_rate if use_schedule else "constant"
         return FitConfig(
             max_iter=self.max_iter,
             batch_size=batch_size,
@@ -354,11 +331,11 @@ class BaseKerasEstimator(BaseEstimator):
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
             learning_rate_init=self.learning_rate_init,
-            lr_schedule=schedule,
+            lr_schedule=effective_schedule(self.learning_rate, self.solver),
             power_t=self.power_t,
             alpha=0.0 if self.solver == "adamw" else self.alpha,
             l1=self.l1,
-            smoothing=getattr(self, "label_smoothing", 0.0),
+            smoothing=self._head.smoothing(self),
             verbose=int(self.verbose),
             incremental=incremental,
             max_fun=self.max_fun,
@@ -368,7 +345,7 @@ class BaseKerasEstimator(BaseEstimator):
         self._arch = arch
         self._weights = weights
         self._progress = progress
-        self._runtime = _Runtime()
+        self._runtime = Runtime()
         self.n_iter_ = n_iter
         self.n_outputs_ = arch.n_outputs
         self.t_ = progress.t
@@ -403,7 +380,8 @@ class BaseKerasEstimator(BaseEstimator):
 
     def _run(self, X, part="model"):
         """Network (or sub-network) outputs for already validated ``X``."""
-        from ._training import get_template
+        # the engine imports TensorFlow: loaded on the first predict, not with keraskit
+        from .._engine.cache import get_template
 
         template = get_template(self._arch)
         out = template.predict(self._weights, self._weight_tensors, X, part=part)
@@ -426,7 +404,8 @@ class BaseKerasEstimator(BaseEstimator):
         check_is_fitted(self)
         rt = self._runtime
         if rt.model is None:
-            from ._builders import build
+            # Keras is imported on first use, not with keraskit
+            from .._networks.builders import build
 
             model = build(self._arch)
             trainable, non_trainable = self._weights
@@ -451,8 +430,6 @@ class BaseKerasEstimator(BaseEstimator):
         path : str or path-like
             Destination file.
         """
-        from ._persistence import save_estimator
-
         save_estimator(self, path)
 
     def __getstate__(self):
@@ -466,18 +443,10 @@ class BaseKerasEstimator(BaseEstimator):
         return state
 
     def __setstate__(self, state):
-        state = dict(state)
-        version = state.pop("_keraskit_format", FORMAT_VERSION)
-        if version > FORMAT_VERSION:
-            raise ValueError(
-                f"This estimator was saved by a newer keraskit (format {version}); this "
-                f"version reads format {FORMAT_VERSION} and older. Upgrade keraskit."
-            )
-        for name, default in (("mixed_precision", False), ("distribution", None)):
-            state.setdefault(name, default)  # parameters added in format 2
+        state = upgrade_state(state, type(self).__name__)
         data = state.pop("_keras_bytes", None)
         super().__setstate__(state)
-        self._runtime = _Runtime()
+        self._runtime = Runtime()
         if data is not None:
             model = model_from_bytes(data)
             if "_weights" not in state:  # written before the arrays travelled too
@@ -486,6 +455,37 @@ class BaseKerasEstimator(BaseEstimator):
                     [v.numpy() for v in model.non_trainable_variables],
                 )
             self._runtime.model = model
+
+    def _attach_network(self, model, weights):
+        """Take the network of a loaded file: ``model`` and its ``weights``, checked.
+
+        Parameters
+        ----------
+        model : keras.Model
+            The loaded model.
+        weights : tuple of (list of ndarray, list of ndarray)
+            Trainable and non-trainable weights (seed states included).
+
+        Raises
+        ------
+        ValueError
+            If the weights do not fit the architecture recorded in the file.
+        """
+        # the engine imports TensorFlow, which loading a network has started already
+        from .._engine.cache import get_template
+
+        template = get_template(self._arch)
+        expected = [
+            [tuple(v.shape) for v in part] for part in (template.trainable, template.non_trainable)
+        ]
+        if [[a.shape for a in part] for part in weights] != expected:
+            raise ValueError(
+                "the model's weights do not match the architecture recorded beside them "
+                "(the file was altered)."
+            )
+        self._weights = weights
+        self._runtime = Runtime()
+        self._runtime.model = model
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

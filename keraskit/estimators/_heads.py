@@ -81,6 +81,11 @@ class ClassifierHead:
         return "binary_log_loss" if est.out_activation_ == "logistic" else "log_loss"
 
     @staticmethod
+    def smoothing(est):
+        """Label smoothing of the loss (the classifiers' ``label_smoothing``)."""
+        return est.label_smoothing
+
+    @staticmethod
     def proba(outputs):
         """Probabilities as sklearn returns them: ``(n, 2)`` for one output, else as is."""
         if outputs.shape[1] == 1:
@@ -154,6 +159,11 @@ class RegressorHead:
         return est.loss
 
     @staticmethod
+    def smoothing(est):
+        """No label smoothing in regression."""
+        return 0.0
+
+    @staticmethod
     def stratify(Y):
         """Regression splits are not stratified."""
         return None
@@ -193,6 +203,11 @@ class ReconstructionHead:
     def loss_name(est):
         """Engine loss: squared reconstruction error."""
         return "squared_error"
+
+    @staticmethod
+    def smoothing(est):
+        """No label smoothing in reconstruction."""
+        return 0.0
 
     @staticmethod
     def stratify(Y):

@@ -6,14 +6,17 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import ACTIVATIONS, BaseKerasEstimator
-from ._builders import AutoencoderSpec, ConvAutoencoderSpec
+from .._io.registry import register_estimator
+from .._networks.activations import HIDDEN_ACTIVATIONS
+from .._networks.specs import AutoencoderSpec, ConvAutoencoderSpec
+from ._base import BaseKerasEstimator
 from ._docs import CALLBACKS_PARAM, TRAINING_ATTRIBUTES, TRAINING_PARAMS
 from ._heads import ReconstructionHead
-from .cnn import ShapedInputMixin
+from ._shaped import ShapedInputMixin
 
 _AE_PARAMS = """\
     encoding_dim : int, default=2
@@ -97,8 +100,6 @@ class _ReconstructionMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         return out.reshape((len(out),) + self._fit_sample_shape)
 
     def _check_code(self, Z):
-        from sklearn.utils import check_array
-
         Z = check_array(Z, dtype=(np.float64, np.float32))
         if Z.shape[1] != self.encoding_dim:
             raise ValueError(
@@ -160,18 +161,21 @@ class _ReconstructionMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
     @property
     def encoder_(self):
         """keras.Model: the fitted encoder, sharing the weights of ``model_``."""
-        from ._builders import split_autoencoder
+        # Keras is imported on first use, not with keraskit
+        from .._networks.builders import split_autoencoder
 
         return split_autoencoder(self.model_)[0]
 
     @property
     def decoder_(self):
         """keras.Model: the fitted decoder, sharing the weights of ``model_``."""
-        from ._builders import split_autoencoder
+        # Keras is imported on first use, not with keraskit
+        from .._networks.builders import split_autoencoder
 
         return split_autoencoder(self.model_)[1]
 
 
+@register_estimator
 class AutoencoderTransformer(_ReconstructionMixin, BaseKerasEstimator):
     __doc__ = (
         """Dense autoencoder as a scikit-learn transformer.
@@ -213,7 +217,7 @@ class AutoencoderTransformer(_ReconstructionMixin, BaseKerasEstimator):
         **BaseKerasEstimator._parameter_constraints,
         "encoding_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
-        "activation": [StrOptions(ACTIVATIONS)],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "output_activation": [StrOptions({"linear", "sigmoid"})],
         "noise_std": [Interval(Real, 0, None, closed="left")],
         "activity_l1": [Interval(Real, 0, None, closed="left")],
@@ -315,6 +319,7 @@ _CONV_AE_PARAMS = """\
 """
 
 
+@register_estimator
 class ConvAutoencoderTransformer(_ReconstructionMixin, ShapedInputMixin, BaseKerasEstimator):
     __doc__ = (
         """Convolutional autoencoder for signals and images, as a scikit-learn transformer.
@@ -353,7 +358,7 @@ class ConvAutoencoderTransformer(_ReconstructionMixin, ShapedInputMixin, BaseKer
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "pooling": [StrOptions({"max", "average"}), None],
         "upsampling": [StrOptions({"nearest", "transpose"})],
-        "activation": [StrOptions(ACTIVATIONS)],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "output_activation": [StrOptions({"linear", "sigmoid"})],
         "input_shape": ["array-like", None],
         "noise_std": [Interval(Real, 0, None, closed="left")],

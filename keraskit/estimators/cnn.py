@@ -9,10 +9,13 @@ from sklearn.base import is_classifier
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
-from ._base import ACTIVATIONS, BaseKerasEstimator
-from ._builders import IMAGE_AUGMENTATIONS, SIGNAL_AUGMENTATIONS, CNNSpec, cnn_plan
+from .._io.registry import register_estimator
+from .._networks.activations import HIDDEN_ACTIVATIONS
+from .._networks.specs import IMAGE_AUGMENTATIONS, SIGNAL_AUGMENTATIONS, CNNSpec, cnn_plan
+from ._base import BaseKerasEstimator
 from ._docs import CALLBACKS_PARAM, CLASSIFIER_PARAMS, TRAINING_ATTRIBUTES, TRAINING_PARAMS
 from ._mixins import KerasClassifierMixin, KerasRegressorMixin
+from ._shaped import ShapedInputMixin
 
 #: Architecture presets for ``architecture=``; each replaces the explicit architecture parameters.
 PRESETS = {
@@ -118,53 +121,6 @@ _CNN_ATTRIBUTES = """\
 """
 
 
-def _is_image_batch(shape):
-    """Whether a 3-D ``(n, a, b)`` array looks like single-channel images."""
-    a, b = shape[1], shape[2]
-    return min(a, b) >= 5 and max(a, b) <= 4 * min(a, b)
-
-
-class ShapedInputMixin:
-    """Input rules of the convolutional estimators: rows, signals and images.
-
-    Needs an ``input_shape`` parameter; sets ``input_shape_`` when fitting.
-    """
-
-    def _sample_shape(self, X):
-        """Per-sample, channels-last shape the network sees for ``X``."""
-        if self.input_shape is not None:
-            shape = tuple(int(v) for v in self.input_shape)
-            shape = shape + (1,) if len(shape) == 1 else shape
-            if int(np.prod(X.shape[1:])) != int(np.prod(shape)):
-                raise ValueError(
-                    f"input_shape={tuple(self.input_shape)} needs {int(np.prod(shape))} "
-                    f"values per sample; X has {int(np.prod(X.shape[1:]))} "
-                    f"(shape {X.shape})."
-                )
-            return shape
-        if X.ndim == 2:
-            return (X.shape[1], 1)
-        if X.ndim == 3:
-            return X.shape[1:] + (1,) if _is_image_batch(X.shape) else X.shape[1:]
-        if X.ndim == 4:
-            return X.shape[1:]
-        raise ValueError(
-            f"{type(self).__name__} takes X of 2 to 4 dimensions (rows, signals or images), "
-            f"got {X.ndim} dimensions (shape {X.shape})."
-        )
-
-    def _to_samples(self, X, fitting):
-        shape = tuple(int(v) for v in self._sample_shape(X))
-        if fitting:
-            self.input_shape_ = shape
-        elif shape != self.input_shape_:
-            raise ValueError(
-                f"X has samples of shape {shape} (from X of shape {X.shape}), but "
-                f"{type(self).__name__} was fitted on samples of shape {self.input_shape_}."
-            )
-        return X.reshape((X.shape[0],) + shape)
-
-
 class _BaseCNN(ShapedInputMixin, BaseKerasEstimator):
     """Shared parameters, input handling and architecture of the CNNs."""
 
@@ -181,7 +137,7 @@ class _BaseCNN(ShapedInputMixin, BaseKerasEstimator):
         "residual": ["boolean"],
         "convs_per_block": [Interval(Integral, 1, None, closed="left")],
         "architecture": [StrOptions(set(PRESETS)), None],
-        "activation": [StrOptions(ACTIVATIONS)],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "input_shape": ["array-like", None],
         "flip": [StrOptions({"horizontal", "vertical", "both"}), None],
         "rotation": [Interval(Real, 0, 180, closed="both")],
@@ -318,6 +274,7 @@ def _cnn_doc(kind, extra_params, see_also):
     )
 
 
+@register_estimator
 class CNNClassifier(KerasClassifierMixin, _BaseCNN):
     __doc__ = _cnn_doc("classifier", CLASSIFIER_PARAMS, "MLPClassifier : The dense network.")
 
@@ -386,6 +343,7 @@ class CNNClassifier(KerasClassifierMixin, _BaseCNN):
                 setattr(self, name, value)
 
 
+@register_estimator
 class CNNRegressor(KerasRegressorMixin, _BaseCNN):
     __doc__ = _cnn_doc(
         "regressor",

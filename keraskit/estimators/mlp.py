@@ -7,8 +7,11 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import ACTIVATIONS, BaseKerasEstimator
-from ._builders import MLPSpec
+from .._engine.losses import REGRESSION_LOSSES
+from .._io.registry import register_estimator
+from .._networks.activations import HIDDEN_ACTIVATIONS
+from .._networks.specs import MLPSpec
+from ._base import BaseKerasEstimator
 from ._docs import CALLBACKS_PARAM, CLASSIFIER_PARAMS, TRAINING_ATTRIBUTES, TRAINING_PARAMS
 from ._mixins import KerasClassifierMixin, KerasRegressorMixin
 
@@ -36,7 +39,7 @@ class _BaseMLP(BaseKerasEstimator):
     _parameter_constraints: dict = {
         **BaseKerasEstimator._parameter_constraints,
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(ACTIVATIONS)],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
     }
 
     def _check_architecture(self):
@@ -56,7 +59,8 @@ class _BaseMLP(BaseKerasEstimator):
         )
 
     def _dense_pairs(self):
-        from ._training import get_template
+        # the engine imports TensorFlow: loaded on first use, not with keraskit
+        from .._engine.cache import get_template
 
         if not hasattr(self, "_weights"):
             raise AttributeError(
@@ -100,6 +104,7 @@ class _BaseMLP(BaseKerasEstimator):
         self._set_dense(1, arrays)
 
 
+@register_estimator
 class MLPClassifier(KerasClassifierMixin, _BaseMLP):
     __doc__ = (
         """Multi-layer perceptron classifier trained by Keras.
@@ -215,6 +220,7 @@ class MLPClassifier(KerasClassifierMixin, _BaseMLP):
         self.distribution = distribution
 
 
+@register_estimator
 class MLPRegressor(KerasRegressorMixin, _BaseMLP):
     __doc__ = (
         """Multi-layer perceptron regressor trained by Keras.
@@ -258,7 +264,7 @@ class MLPRegressor(KerasRegressorMixin, _BaseMLP):
 
     _parameter_constraints: dict = {
         **_BaseMLP._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson", "huber", "absolute_error"})],
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
     }
 
     def __init__(

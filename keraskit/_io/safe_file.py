@@ -1,96 +1,28 @@
-"""Keras models to bytes and back, through the public ``.keras`` format only."""
+"""keraskit's own file format: an estimator saved without pickle, loaded without running code.
+
+A zip archive of ``keraskit.json`` (parameters and state as JSON), ``arrays.npz`` (read
+with ``allow_pickle=False``) and ``model.keras`` (loaded with Keras' ``safe_mode``). Only
+classes in ``registry`` can be named by a file.
+"""
 
 from __future__ import annotations
 
-import os
-import tempfile
+import dataclasses
+import io
+import json
+import zipfile
 
 import numpy as np
+import pandas as pd
+from sklearn.preprocessing import LabelBinarizer
 
-from .._config import before_tensorflow
+from .._version import __version__
+from .keras_bytes import model_from_bytes, model_to_bytes
+from .registry import estimator_classes, record_classes
+from .versions import FORMAT_VERSION
 
-#: Bumped when the pickled state of an estimator changes incompatibly.
-#: 2: the ``mixed_precision`` and ``distribution`` parameters (absent from format 1).
-FORMAT_VERSION = 2
-
-
-def model_to_bytes(model):
-    """Serialize a Keras model to the bytes of a ``.keras`` archive.
-
-    Parameters
-    ----------
-    model : keras.Model
-        The model to save.
-
-    Returns
-    -------
-    data : bytes
-    """
-    before_tensorflow()
-    import keras
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
-        keras.saving.save_model(model, path)
-        with open(path, "rb") as f:
-            return f.read()
-
-
-def model_from_bytes(data, compile=False):
-    """Load a model saved by :func:`model_to_bytes`, refusing unsafe content.
-
-    Parameters
-    ----------
-    data : bytes
-        A ``.keras`` archive.
-    compile : bool, default=False
-        Restore the compiled state too (optimizer, loss, metrics).
-
-    Returns
-    -------
-    model : keras.Model
-        Loaded with ``safe_mode=True`` (no Lambda layers or arbitrary code).
-    """
-    before_tensorflow()
-    import keras
-
-    from . import _augment  # noqa: F401  (registers keraskit's layers for safe loading)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
-        with open(path, "wb") as f:
-            f.write(data)
-        return keras.saving.load_model(path, compile=compile, safe_mode=True)
-
-
-# --------------------------------------------------------------------------- safe files
 #: Members a keraskit file may hold; anything else (a pickle, a script) is refused.
 _MEMBERS = {"keraskit.json", "arrays.npz", "model.keras"}
-
-
-def _registry():
-    from . import _builders, _training
-    from .autoencoder import AutoencoderTransformer, ConvAutoencoderTransformer
-    from .cnn import CNNClassifier, CNNRegressor
-    from .mlp import MLPClassifier, MLPRegressor
-
-    estimators = [
-        MLPClassifier,
-        MLPRegressor,
-        CNNClassifier,
-        CNNRegressor,
-        AutoencoderTransformer,
-        ConvAutoencoderTransformer,
-    ]
-    dataclasses = [
-        _builders.MLPSpec,
-        _builders.CNNSpec,
-        _builders.AutoencoderSpec,
-        _builders.ConvAutoencoderSpec,
-        _training.Progress,
-        _training.TrainSpec,
-    ]
-    return {c.__name__: c for c in estimators}, {c.__name__: c for c in dataclasses}
 
 
 class _Encoder:
@@ -101,11 +33,6 @@ class _Encoder:
         self.dataclass_names = dataclass_names
 
     def encode(self, value, where):
-        import dataclasses
-
-        import pandas as pd
-        from sklearn.preprocessing import LabelBinarizer
-
         if value is None or isinstance(value, bool | int | float | str):
             return value
         if isinstance(value, np.generic):
@@ -150,9 +77,6 @@ class _Encoder:
 
 
 def _decode(value, arrays, dataclasses_by_name):
-    import pandas as pd
-    from sklearn.preprocessing import LabelBinarizer
-
     def dec(v):
         return _decode(v, arrays, dataclasses_by_name)
 
@@ -203,13 +127,7 @@ def save_estimator(est, path):
     path : str or path-like
         Destination file (a zip archive: JSON, an ``.npz`` of arrays, a ``.keras`` model).
     """
-    import io
-    import json
-    import zipfile
-
-    from .._version import __version__
-
-    estimators, dataclasses_by_name = _registry()
+    estimators, dataclasses_by_name = estimator_classes(), record_classes()
     name = type(est).__name__
     if name not in estimators:
         raise TypeError(f"{name} is not a keraskit estimator that save() knows.")
@@ -249,11 +167,7 @@ def load_estimator(path):
     est : BaseKerasEstimator
         The estimator, fitted if it was saved fitted.
     """
-    import io
-    import json
-    import zipfile
-
-    estimators, dataclasses_by_name = _registry()
+    estimators, dataclasses_by_name = estimator_classes(), record_classes()
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile as exc:
@@ -294,9 +208,7 @@ def load_estimator(path):
 
 
 def _attach_model(est, data, path):
-    from ._base import _Runtime
-    from ._training import get_template
-
+    """Load the ``.keras`` member and hand it to the estimator, refusing altered files."""
     try:
         model = model_from_bytes(data)
     except Exception as exc:  # Keras refuses Lambda layers and unknown classes in safe_mode
@@ -319,15 +231,7 @@ def _attach_model(est, data, path):
                 "stored beside them (the file was altered)."
             )
         weights = (list(stored[0]), list(stored[1]))
-    template = get_template(est._arch)
-    expected = [
-        [tuple(v.shape) for v in part] for part in (template.trainable, template.non_trainable)
-    ]
-    if [[a.shape for a in part] for part in weights] != expected:
-        raise ValueError(
-            f"Refusing to load {path}: the model's weights do not match the architecture "
-            "recorded beside them (the file was altered)."
-        )
-    est._weights = weights
-    est._runtime = _Runtime()
-    est._runtime.model = model
+    try:
+        est._attach_network(model, weights)
+    except ValueError as exc:
+        raise ValueError(f"Refusing to load {path}: {exc}") from exc

@@ -1,0 +1,112 @@
+"""Rows into tensors, one way for every caller: dense, sparse or too large to copy at once.
+
+Dense data up to ``IN_GRAPH_BYTES`` becomes one tensor per fit (the epoch function gathers
+its batches in the graph); larger or sparse data is fed a chunk of whole batches at a time,
+densified per chunk, so memory stays near the size of the data. Validation, L-BFGS and
+inference read chunks of rows through :func:`tensor_chunks`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import tensorflow as tf
+
+#: Rows per call of the inference function; bounds memory on large inputs.
+PREDICT_CHUNK = 16384
+#: Dense training data up to this size is copied into the graph once per fit; larger data
+#: is fed in chunks of whole batches, so that memory stays near the size of the data.
+IN_GRAPH_BYTES = 256 << 20
+#: Approximate size of one chunk of training rows fed to the epoch function.
+CHUNK_BYTES = 32 << 20
+
+
+def chunk_rows(X):
+    """Rows per chunk of ``X`` so that a densified chunk stays near 4 M values."""
+    per_row = int(np.prod(X.shape[1:]))
+    return max(1, min(PREDICT_CHUNK, (1 << 22) // max(per_row, 1)))
+
+
+def dense_chunks(X, rows, dtype):
+    """Yield ``(slice, dense ndarray)`` chunks of dense or sparse ``X``."""
+    for start in range(0, max(X.shape[0], 1), rows):
+        part = X[start : start + rows]
+        part = part.toarray() if sp.issparse(part) else part
+        yield slice(start, start + rows), np.asarray(part, dtype=dtype)
+
+
+def tensor_chunks(X, Y, sw, dtype):
+    """``(X, Y, sw)`` tensors of consecutive chunks of rows.
+
+    Parameters
+    ----------
+    X : ndarray or scipy sparse matrix
+        Input rows (sparse ones are densified a chunk at a time).
+    Y : ndarray of shape (n_samples, n_outputs)
+        Encoded targets.
+    sw : ndarray of shape (n_samples,)
+        Sample weights.
+    dtype : tf.DType
+        Dtype of every tensor.
+
+    Returns
+    -------
+    chunks : callable
+        Returns an iterable over the chunks each time it is called: the same tensors for
+        dense ``X`` (made once), freshly densified ones for sparse ``X``.
+    """
+
+    def fresh():
+        return (
+            (tf.constant(Xc), tf.constant(Y[s], dtype), tf.constant(sw[s], dtype))
+            for s, Xc in dense_chunks(X, chunk_rows(X), dtype.as_numpy_dtype)
+        )
+
+    if sp.issparse(X):
+        return fresh
+    made = list(fresh())
+    return lambda: made
+
+
+class TrainingRows:
+    """The training rows of a fit, fed to the epoch function in the order of an epoch.
+
+    Parameters
+    ----------
+    data : records.FitData
+        The training data (``rows`` selects from ``X``).
+    dtype : tf.DType
+        The network's dtype.
+    batch_size : int
+        Rows per step (a chunk is a whole number of batches).
+    """
+
+    def __init__(self, data, dtype, batch_size):
+        self.data, self.dtype, self.batch_size = data, dtype, batch_size
+        self.in_graph = not sp.issparse(data.X) and data.X.nbytes <= IN_GRAPH_BYTES
+        if self.in_graph:  # one copy for the whole fit
+            self.tensors = tuple(tf.constant(a, dtype) for a in (data.X, data.Y, data.sw))
+
+    def epoch_index(self, order):
+        """Row numbers of ``X`` in epoch order (``order`` ranges over the training rows)."""
+        rows = self.data.rows
+        return order if rows is None else rows[order].astype(np.int32)
+
+    def chunks(self, index):
+        """Yield ``(X, Y, sw, positions)`` tensors covering ``index`` in order."""
+        if self.in_graph:
+            yield (*self.tensors, tf.constant(index))
+            return
+        d = self.data
+        row_bytes = np.dtype(self.dtype.as_numpy_dtype).itemsize * int(np.prod(d.X.shape[1:]))
+        step = self.batch_size * max(1, CHUNK_BYTES // (self.batch_size * row_bytes))
+        for start in range(0, len(index), step):
+            idx = index[start : start + step]
+            Xc = d.X[idx]
+            Xc = Xc.toarray() if sp.issparse(Xc) else Xc
+            yield (
+                tf.constant(np.asarray(Xc, dtype=self.dtype.as_numpy_dtype)),
+                tf.constant(d.Y[idx], self.dtype),
+                tf.constant(d.sw[idx], self.dtype),
+                tf.range(len(idx), dtype=tf.int32),
+            )

@@ -1,0 +1,267 @@
+"""scikit-learn's stochastic training loop over a trainer: epochs, stopping rule, validation.
+
+One epoch is one call of the trainer's compiled epoch function (or one per chunk of rows
+for large or sparse data). Around it: the learning-rate schedule, sklearn's stopping rule,
+the validation score under early stopping, the history, Keras callbacks at epoch
+granularity, divergence and interrupt handling.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import shuffle as sk_shuffle
+
+from .data import TrainingRows, tensor_chunks
+from .progress import Reporter
+from .schedules import count_no_improvement, on_plateau, rate_after_epoch
+
+
+def callback_list(trainer, callbacks):
+    """Keras callbacks bound to the trainer's template model (``None`` without callbacks).
+
+    Parameters
+    ----------
+    trainer : Trainer
+        Its template model is what the callbacks see (``stop_training``, ``optimizer``).
+    callbacks : list of keras.callbacks.Callback or None
+        The callbacks.
+
+    Returns
+    -------
+    callbacks : keras.callbacks.CallbackList or None
+    """
+    if not callbacks:
+        return None
+    model = trainer.template.model
+    model.stop_training = False
+    if trainer.optimizer is not None:
+        model.optimizer = trainer.optimizer
+    return keras.callbacks.CallbackList(list(callbacks), model=model)
+
+
+class Loop:
+    """sklearn's stochastic training loop; a dense epoch is one compiled graph call.
+
+    Parameters
+    ----------
+    trainer : Trainer
+        The compiled training functions; its template holds the weights being trained.
+    data : FitData
+        Encoded training (and validation) arrays.
+    cfg : FitConfig
+        Loop settings.
+    progress : Progress
+        Bookkeeping, updated in place.
+    score_fn : callable or None
+        Validation outputs to the validation score (higher is better).
+    callbacks : keras.callbacks.CallbackList or None
+        Driven at epoch granularity.
+    rng : numpy.random.RandomState
+        Source of the shuffling order.
+    """
+
+    def __init__(self, trainer, data, cfg, progress, score_fn, callbacks, rng):
+        self.trainer, self.data, self.cfg, self.p = trainer, data, cfg, progress
+        self.score_fn, self.callbacks, self.rng = score_fn, callbacks, rng
+        dt = trainer.template.dtype
+        self.consts = [tf.constant(v, dt) for v in (cfg.alpha, cfg.l1, cfg.smoothing)]
+        self.batch_size = tf.constant(cfg.batch_size, tf.int32)
+        self.rows = TrainingRows(data, dt, cfg.batch_size)
+        self.order = np.arange(data.n_train, dtype=np.int32)
+        self.n_iter = 0
+        self.val_chunks = None
+        if data.X_val is not None:
+            self.val_chunks = tensor_chunks(data.X_val, data.Y_val, data.sw_val, dt)
+        self.report = None
+
+    def run_epoch(self):
+        """One epoch; returns its mean loss and the weights that end it (flat tensors)."""
+        if self.cfg.shuffle:
+            # sklearn reshuffles the previous order (a composition of permutations); doing the
+            # same keeps the batches identical to sklearn's for the same random_state
+            self.order = sk_shuffle(self.order, random_state=self.rng)
+        index = self.rows.epoch_index(self.order)
+        if self.rows.in_graph:  # the whole epoch in one call
+            (chunk,) = self.rows.chunks(index)
+            loss, flats = self.trainer.epoch(*chunk, self.batch_size, *self.consts)
+            return float(loss), flats
+        total, flats = 0.0, None
+        for X, Y, sw, positions in self.rows.chunks(index):
+            loss, flats = self.trainer.epoch(X, Y, sw, positions, self.batch_size, *self.consts)
+            total += float(loss) * int(positions.shape[0])
+        return total / len(index), flats
+
+    def validate(self, logs):
+        """Validation loss and score after an epoch, chunk by chunk; returns the score."""
+        total = sw_sum = penalty = 0.0
+        outputs = []
+        for Xc, Yc, swc in self.val_chunks():
+            t, s, penalty, out = self.trainer.evaluate(Xc, Yc, swc, *self.consts)
+            total, sw_sum = total + float(t), sw_sum + float(s)
+            outputs.append(out.numpy())
+        score = float(self.score_fn(np.concatenate(outputs)))
+        scale = self.trainer.report_scale
+        val_loss = (total * scale + float(penalty)) / sw_sum if sw_sum else 0.0
+        logs.update(val_loss=val_loss, val_score=score)
+        return score
+
+    def update_no_improvement(self, logs):
+        """sklearn's count of epochs without improvement (validation score or loss)."""
+        p = self.p
+        if not p.early_stopping:
+            count_no_improvement(p, self.cfg.tol)
+            return
+        score = self.validate(logs)
+        p.validation_scores.append(score)
+        self.report.validation(score)
+        if count_no_improvement(p, self.cfg.tol, score):
+            p.best_weights = self.last_good  # the weights that ended this epoch
+
+    def diverged(self, loss):
+        """Warn, and keep the weights that started the last finite epoch."""
+        warnings.warn(
+            f"Training diverged at iteration {self.n_iter}: the loss became {loss}. Training "
+            "stopped and the weights that started the last finite epoch were kept; a smaller "
+            "learning_rate_init (or solver='adam') usually helps.",
+            ConvergenceWarning,
+            stacklevel=5,
+        )
+        self.trainer.template.set_weights(self.prev_good)
+
+    def begin_epoch(self):
+        """Set this epoch's learning rate (callbacks may change it)."""
+        opt_lr = self.trainer.optimizer.learning_rate
+        opt_lr.assign(self.p.learning_rate)
+        if self.callbacks is not None:
+            self.callbacks.on_epoch_begin(self.n_iter)
+            self.p.learning_rate = float(opt_lr.numpy())
+
+    def end_epoch(self, logs):
+        """Callbacks and the stopping rule after an epoch; return whether to stop."""
+        cfg, p, cbs = self.cfg, self.p, self.callbacks
+        done = len(p.loss_curve) if cfg.incremental else self.n_iter
+        p.learning_rate = rate_after_epoch(cfg, p, done)
+        stop = False
+        if cbs is not None:
+            cbs.on_epoch_end(self.n_iter - 1, logs)
+            stop = bool(getattr(self.trainer.template.model, "stop_training", False))
+            p.learning_rate = float(self.trainer.optimizer.learning_rate.numpy())
+        if p.no_improvement_count > cfg.n_iter_no_change:
+            plateau_stop, message = on_plateau(cfg, p)
+            self.report.say(message)
+            stop = plateau_stop or stop
+        return stop
+
+    def epoch(self):
+        """Run one epoch and its bookkeeping; return whether to stop."""
+        p = self.p
+        self.begin_epoch()
+        loss, flats = self.run_epoch()
+        if not np.isfinite(loss):
+            # the weights that ended the last finite epoch already fed this epoch's first
+            # (non-finite) batches; the ones that started it gave finite losses throughout
+            self.n_iter += 1
+            self.diverged(loss)
+            return True
+        # the epoch counts once its weights are safe: an interrupt before this line falls
+        # back to the previous epoch, with bookkeeping to match
+        self.prev_good, self.last_good = self.last_good, self.trainer.template.get_weights(flats)
+        self.n_iter += 1
+        p.t += len(self.order)
+        p.loss_curve.append(loss)
+        logs = {"loss": loss, "learning_rate": p.learning_rate}
+        self.report.iteration(self.n_iter, loss)
+        self.update_no_improvement(logs)
+        p.history.append(logs.copy())
+        self.report.epoch_end(logs)
+        return self.end_epoch(logs)
+
+    def epochs(self):
+        """Epochs until a rule stops them, with sklearn's warning at ``max_iter``."""
+        cfg = self.cfg
+        for _ in range(cfg.max_iter):
+            if self.epoch() or cfg.incremental:
+                return
+            if self.n_iter == cfg.max_iter:
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({cfg.max_iter}) reached "
+                    "and the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+
+    def run(self):
+        """Run epochs until a stopping rule fires; return the number of epochs run."""
+        p, template, cbs = self.p, self.trainer.template, self.callbacks
+        self.last_good = self.prev_good = template.get_weights()
+        self.report = Reporter(self.cfg.verbose, self.cfg.max_iter)
+        if cbs is not None:
+            cbs.on_train_begin()
+        try:
+            self.epochs()
+        except KeyboardInterrupt:
+            # keep the last completed epoch (the best one under early stopping, below); a
+            # second Ctrl-C during this wrap-up propagates
+            template.set_weights(self.last_good)
+            warnings.warn(
+                f"Training interrupted by user after {self.n_iter} completed epoch(s); the "
+                "estimator keeps the weights of the last completed epoch.",
+                stacklevel=3,
+            )
+        finally:
+            self.report.close()
+        if cbs is not None:
+            cbs.on_train_end()
+        if p.early_stopping and p.best_weights is not None:
+            template.set_weights(p.best_weights)
+        return self.n_iter
+
+
+def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng):
+    """Train the template of ``trainer`` from ``init_weights``; return the fitted weights.
+
+    Parameters
+    ----------
+    trainer : Trainer
+        Compiled training functions (shared; locked for the duration of the fit).
+    init_weights : tuple of (list of ndarray, list of ndarray)
+        Starting weights.
+    data : FitData
+        Encoded training (and validation) arrays.
+    cfg : FitConfig
+        Loop settings.
+    progress : Progress
+        Bookkeeping, updated in place (``optimizer_state`` is read to continue a
+        ``partial_fit`` and written at the end).
+    score_fn : callable
+        Maps validation outputs to the validation score (higher is better).
+    callbacks : list of keras.callbacks.Callback or None
+        Callbacks driven at epoch granularity.
+    rng : numpy.random.RandomState
+        Source of the shuffling order.
+
+    Returns
+    -------
+    weights : tuple of (list of ndarray, list of ndarray)
+        The trained (or best, under early stopping) weights.
+    n_iter : int
+        Epochs run.
+    """
+    template = trainer.template
+    with template.lock:
+        template.set_weights(init_weights)
+        same_optimizer = progress.optimizer_spec == trainer.spec
+        if cfg.incremental and progress.optimizer_state is not None and same_optimizer:
+            trainer.set_optimizer_state(progress.optimizer_state)
+        else:
+            trainer.reset_optimizer()
+        cbs = callback_list(trainer, callbacks)
+        n_iter = Loop(trainer, data, cfg, progress, score_fn, cbs, rng).run()
+        progress.optimizer_state = trainer.get_optimizer_state()
+        progress.optimizer_spec = trainer.spec
+        return template.get_weights(), n_iter

@@ -1,0 +1,108 @@
+"""Plain records exchanged by estimators and the engine (no TensorFlow here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Training signature: everything that is compiled into the epoch function.
+
+    Parameters
+    ----------
+    loss : str
+        One of ``losses.LOSSES``.
+    solver : str
+        One of ``optimizers.SOLVERS``.
+    momentum, nesterov, beta_1, beta_2, epsilon : float or bool
+        Optimizer constants (only the ones the solver uses matter).
+    weight_decay : float
+        Decoupled weight decay (``adamw`` only).
+    """
+
+    loss: str
+    solver: str
+    momentum: float = 0.9
+    nesterov: bool = True
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+    weight_decay: float = 0.0
+
+
+@dataclass
+class FitConfig:
+    """Per-fit settings of the training loop (all plain Python values)."""
+
+    max_iter: int
+    batch_size: int
+    shuffle: bool
+    tol: float
+    n_iter_no_change: int
+    learning_rate_init: float
+    lr_schedule: str
+    power_t: float
+    alpha: float
+    l1: float
+    smoothing: float
+    verbose: int
+    incremental: bool = False
+    max_fun: int = 15000
+
+
+@dataclass
+class Progress:
+    """sklearn's training bookkeeping, carried across warm starts and ``partial_fit`` calls.
+
+    Parameters
+    ----------
+    early_stopping : bool
+        Whether a validation score drives stopping.
+    learning_rate : float
+        The current learning rate.
+    """
+
+    early_stopping: bool
+    learning_rate: float
+    loss_curve: list = field(default_factory=list)
+    best_loss: float | None = np.inf
+    validation_scores: list | None = None
+    best_validation_score: float | None = None
+    best_weights: tuple | None = None
+    no_improvement_count: int = 0
+    t: int = 0
+    history: list = field(default_factory=list)
+    optimizer_state: list | None = None
+    optimizer_spec: object = None
+
+    def __post_init__(self):
+        if self.early_stopping and self.validation_scores is None:  # new, not restored
+            self.validation_scores = []
+            self.best_validation_score = -np.inf
+            self.best_loss = None
+
+
+@dataclass
+class FitData:
+    """Training and (optional) validation arrays, targets already encoded.
+
+    ``X`` and ``X_val`` may be scipy CSR matrices: they are densified a chunk at a time.
+    ``rows``, when given, selects the training rows of ``X`` (a validation split made by
+    index, so that splitting never copies ``X``).
+    """
+
+    X: object
+    Y: np.ndarray
+    sw: np.ndarray
+    X_val: object = None
+    Y_val: np.ndarray | None = None
+    sw_val: np.ndarray | None = None
+    rows: np.ndarray | None = None
+
+    @property
+    def n_train(self):
+        """Number of training rows (``rows`` selects them from ``X`` when given)."""
+        return self.X.shape[0] if self.rows is None else len(self.rows)

@@ -1,0 +1,16 @@
+"""Bring your own Keras model: ``KerasClassifier`` and ``KerasRegressor``.
+
+scikeras's constructor and behaviour (a scikeras user changes only the import) on top of
+keraskit's habits: atomic fits, reproducible ``random_state`` without process-wide side
+effects, a fast predict path, pickling without monkeypatching Keras.
+
+Training is Keras' own ``Model.fit`` (so batch-level callbacks, metrics, validation and
+class weights behave exactly as in Keras); prediction skips ``Model.predict``'s per-call
+overhead: small inputs to dense models run in NumPy, the rest through one compiled function.
+"""
+
+from ._classifier import KerasClassifier
+from ._models import _KerasBytes  # noqa: F401  (pickles of release 0.1.0 name it here)
+from ._regressor import KerasRegressor
+
+__all__ = ["KerasClassifier", "KerasRegressor"]

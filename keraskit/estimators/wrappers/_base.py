@@ -1,0 +1,578 @@
+"""BaseWrapper: what ``KerasClassifier`` and ``KerasRegressor`` share.
+
+scikeras's constructor and behaviour (a scikeras user changes only the import) on top of
+keraskit's habits: atomic fits, reproducible ``random_state`` without process-wide side
+effects, a fast predict path, pickling without monkeypatching Keras.
+
+Training is Keras' own ``Model.fit`` (so batch-level callbacks, metrics, validation and
+class weights behave exactly as in Keras); prediction skips ``Model.predict``'s per-call
+overhead: small inputs to dense models run in NumPy, the rest through one compiled function.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections import defaultdict
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import validate_parameter_constraints
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
+
+from ..._io.keras_bytes import model_to_bytes
+from ..._io.versions import FORMAT_VERSION, upgrade_state
+from .._base import BaseKerasEstimator
+from .._state import Runtime, atomic_fit
+from ._models import (
+    Runner,
+    _KerasBytes,
+    is_keras_model,
+    load_model,
+    register_keraskit_objects,
+    restore,
+    snapshot,
+)
+from ._routing import (
+    BARE_COMPILE,
+    BARE_FIT,
+    FIT_PARAMS,
+    accepts,
+    make_keras_object,
+    route,
+    routed,
+    user_params,
+)
+from ._seeding import seeded
+
+
+class BaseWrapper(BaseEstimator):
+    """Base of :class:`KerasClassifier` and :class:`KerasRegressor`; not used directly."""
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        warm_start=False,
+        random_state=None,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        batch_size=None,
+        validation_batch_size=None,
+        verbose=1,
+        callbacks=None,
+        validation_split=0.0,
+        shuffle=True,
+        run_eagerly=False,
+        epochs=1,
+        distribution=None,
+        **kwargs,
+    ):
+        self.model = model
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.optimizer = optimizer
+        self.loss = loss
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.validation_batch_size = validation_batch_size
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.validation_split = validation_split
+        self.shuffle = shuffle
+        self.run_eagerly = run_eagerly
+        self.epochs = epochs
+        self.distribution = distribution
+        # routed and model-function arguments live in one private dict: sklearn counts only
+        # the signature's names as attributes set by __init__
+        self._kwargs = dict(kwargs)
+
+    # ------------------------------------------------------------- parameters
+    def get_params(self, deep=True):
+        """Parameters of the constructor plus every routed or model keyword argument.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Ignored (no sub-estimators); kept for scikit-learn's API.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=False)
+        params.update(self._kwargs)
+        return params
+
+    def __getattr__(self, name):
+        # routed parameters read as attributes, as in scikeras (est.optimizer__learning_rate)
+        kwargs = self.__dict__.get("_kwargs", {})
+        if name in kwargs:
+            return kwargs[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def set_params(self, **params):
+        """Set parameters, including routed ones such as ``optimizer__learning_rate``.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names and values. Names with a routing prefix (``model__``,
+            ``fit__``, ``predict__``, ``compile__``, ``optimizer__``, ``loss__``,
+            ``metrics__``, ``callbacks__``) and the model function's own arguments are
+            accepted as they are.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        route(self, params, set(super().get_params(deep=False)))
+        return self
+
+    def _routed(self, prefix):
+        """``prefix__name`` parameters as ``{name: value}`` (they all live in ``_kwargs``)."""
+        return routed(self._kwargs, prefix)
+
+    def _targets(self, y, X, reset, classes=None):
+        """Check ``y`` against ``X`` with sklearn's errors, then encode it (``_prepare_y``)."""
+        _require_y(self, y)
+        check_consistent_length(X, y)
+        return self._prepare_y(np.asarray(y), X, reset, classes)
+
+    # --------------------------------------------------------------- building
+    def _meta(self):
+        names = (
+            "n_features_in_",
+            "X_shape_",
+            "X_dtype_",
+            "y_dtype_",
+            "y_ndim_",
+            "target_type_",
+            "classes_",
+            "n_classes_",
+            "n_outputs_",
+            "n_outputs_expected_",
+        )
+        return {n: getattr(self, n) for n in names if hasattr(self, n)}
+
+    def _compile_kwargs(self, width=None, out_dtype=None):
+        import keras  # the model function imported it already
+
+        kwargs = {k: v for k, v in self._kwargs.items() if k in BARE_COMPILE}
+        kwargs.update(self._routed("compile"))
+        kwargs["optimizer"] = make_keras_object(
+            "optimizer", self.optimizer, self._routed("optimizer"), keras.optimizers
+        )
+        loss, routed = self._loss_or_default(width), self._routed("loss")
+        keras_own = isinstance(loss, str) or (
+            isinstance(loss, type) and loss.__module__.startswith("keras.")
+        )
+        if keras_own:
+            # the weighted mean (sum of w * loss / sum of w), not Keras' sum / batch size:
+            # then the scale of sample weights does not matter and integer weights act
+            # exactly as repeated rows
+            routed = {"reduction": "mean_with_sample_weight", **routed}
+            if out_dtype == "float64":
+                routed = {"dtype": out_dtype, **routed}  # a float64 model gets a float64 loss
+        kwargs["loss"] = make_keras_object("loss", loss, routed, keras.losses)
+        if self.metrics is not None:
+            metrics = (
+                self.metrics if isinstance(self.metrics, (list, tuple, dict)) else [self.metrics]
+            )
+            routed = self._routed("metrics")
+            if isinstance(metrics, dict):
+                kwargs["metrics"] = metrics
+            else:
+                kwargs["metrics"] = [
+                    make_keras_object("metrics", m, routed, keras.metrics) for m in metrics
+                ]
+        kwargs.setdefault("run_eagerly", self.run_eagerly)
+        return kwargs
+
+    def _build(self):
+        """A new Keras model for this fit, compiled (under the distribution strategy)."""
+        with self._strategy_scope():
+            return self._build_in_scope()
+
+    def _strategy(self):
+        """The strategy ``distribution`` asks for (``None`` for none), checked first."""
+        # the engine imports TensorFlow, which the model being built has imported already
+        from ..._engine.distribute import get_strategy
+
+        validate_parameter_constraints(  # the ready-made estimators' constraint and wording
+            {"distribution": BaseKerasEstimator._parameter_constraints["distribution"]},
+            {"distribution": self.distribution},
+            caller_name=type(self).__name__,
+        )
+        return get_strategy(self.distribution)
+
+    def _strategy_scope(self):
+        # see _strategy
+        from ..._engine.distribute import strategy_scope
+
+        return strategy_scope(self._strategy())
+
+    def _match_strategy(self):
+        """Move a model kept for a warm start to this fit's strategy, optimizer state included.
+
+        A model unpickled, or built before ``distribution`` changed, lives under another
+        strategy than the one this fit asks for; Keras would train it where it lives. The
+        ``.keras`` round trip keeps weights and optimizer state, not the generator states
+        of random layers (they restart from their seeds).
+        """
+        # see _strategy
+        import tensorflow as tf
+
+        from ..._engine.distribute import strategy_scope
+
+        strategy = self._strategy()
+        if self.model_.distribute_strategy is not (strategy or tf.distribute.get_strategy()):
+            with strategy_scope(strategy):
+                self.model_ = load_model(model_to_bytes(self.model_))
+
+    def _build_in_scope(self):
+        import keras  # imported on the first fit, not with keraskit
+
+        register_keraskit_objects()
+        spec = self.model
+        if spec is None:
+            raise ValueError(
+                "model=None: pass a function that returns a Keras model, or a Keras model."
+            )
+        if isinstance(spec, keras.Model):
+            model = keras.models.clone_model(spec)
+            model.set_weights(spec.get_weights())  # start from the instance's weights
+            if spec.compiled:  # the same settings, a fresh optimizer state
+                model.compile_from_config(spec.get_compile_config())
+        elif callable(spec):
+            params = {**user_params(self._kwargs), **self._routed("model")}
+            if not accepts(spec, "**"):
+                wanted = inspect.signature(spec).parameters
+                params = {k: v for k, v in params.items() if k in wanted}
+            if accepts(spec, "meta"):
+                params["meta"] = self._meta()
+            if accepts(spec, "compile_kwargs"):
+                params["compile_kwargs"] = self._compile_kwargs()
+            if accepts(spec, "params"):
+                params["params"] = self.get_params(deep=False)
+            model = spec(**params)
+            if not isinstance(model, keras.Model):
+                raise TypeError(
+                    f"The model function must return a keras.Model, got {type(model).__name__}."
+                )
+        else:
+            raise TypeError(
+                "model must be a function returning a Keras model or a keras.Model, got "
+                f"{type(spec).__name__}."
+            )
+        if not model.compiled:  # a compiled model is used as it comes, as in scikeras
+            single = len(model.outputs) == 1
+            width = model.outputs[0].shape[-1] if single else None
+            out_dtype = str(model.outputs[0].dtype) if single else None
+            model.compile(**self._compile_kwargs(width, out_dtype))
+        return model
+
+    # ----------------------------------------------------------------- fitting
+    def _validate_X(self, X, reset):
+        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=(np.float32, np.float64))
+        if reset:
+            self.X_shape_ = X.shape
+            self.X_dtype_ = X.dtype
+        elif X.shape[1:] != self.X_shape_[1:]:
+            raise ValueError(
+                f"X has shape {X.shape[1:]} per sample, but {type(self).__name__} was fitted "
+                f"with samples of shape {self.X_shape_[1:]}."
+            )
+        return X
+
+    def _fit_kwargs(self, extra, n_samples):
+        kwargs = {k: getattr(self, k) for k in FIT_PARAMS}
+        kwargs.update({k: v for k, v in self._kwargs.items() if k in BARE_FIT})
+        kwargs.update(self._routed("fit"))
+        kwargs.update(extra)
+        callbacks = self._callbacks()
+        callbacks += [copy.deepcopy(cb) for cb in kwargs.pop("callbacks", None) or []]
+        kwargs["callbacks"] = callbacks
+        for name in ("batch_size", "validation_batch_size"):
+            if kwargs.get(name) == -1:  # scikeras: one batch of all the rows
+                kwargs[name] = n_samples
+        return kwargs
+
+    def _callbacks(self):
+        import keras  # imported on the first fit, not with keraskit
+
+        if self.callbacks is None:
+            return []
+        items = self.callbacks
+        if isinstance(items, dict):
+            items = list(items.values())
+        elif not isinstance(items, (list, tuple)):
+            items = [items]
+        routed = self._routed("callbacks")
+        out = []
+        for cb in items:
+            if isinstance(cb, type) and issubclass(cb, keras.callbacks.Callback):
+                wanted = inspect.signature(cb.__init__).parameters
+                out.append(cb(**{k: v for k, v in routed.items() if k in wanted}))
+            elif isinstance(cb, keras.callbacks.Callback):
+                out.append(copy.deepcopy(cb))  # every fit (and every clone) starts fresh
+            else:
+                raise TypeError(
+                    "callbacks must hold keras.callbacks.Callback instances or subclasses, "
+                    f"got {cb!r}."
+                )
+        return out
+
+    def _sample_weight(self, sample_weight, X, y):
+        sw = None
+        if sample_weight is not None:
+            sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is not None:
+            cw = compute_sample_weight(class_weight, y)
+            sw = cw if sw is None else sw * cw
+        if sw is not None and sw.sum() <= 0:
+            raise ValueError("sample_weight must have a positive sum.")
+        return sw
+
+    def fit(self, X, y, sample_weight=None, **kwargs):
+        """Build (or, with ``warm_start``, keep) the model and train it for ``epochs`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Training data; any number of dimensions after the first.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights (the loss is their weighted mean).
+        **kwargs : dict
+            Extra arguments for ``keras.Model.fit`` (as with the ``fit__`` prefix).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, self.warm_start, self.epochs, kwargs)
+
+    def partial_fit(self, X, y, sample_weight=None, **kwargs):
+        """Train one epoch, continuing from the current model if there is one.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        **kwargs : dict
+            Extra arguments for ``keras.Model.fit``.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        _one_epoch_only(kwargs)
+        return self._fit(X, y, sample_weight, True, 1, kwargs)
+
+    def initialize(self, X, y=None):
+        """Set up the model for ``X`` and ``y`` without training it.
+
+        With a trained Keras model as ``model``, the estimator predicts with its weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Example inputs (their shape and type are recorded).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Example targets (classes, number of outputs).
+
+        Returns
+        -------
+        self : object
+            The initialized estimator.
+        """
+        with atomic_fit(self):
+            X = self._validate_X(X, reset=True)
+            if y is not None:
+                self._targets(y, X, reset=True)
+            elif isinstance(self, ClassifierMixin):
+                raise ValueError(f"{type(self).__name__}.initialize needs y to learn the classes.")
+            with seeded(self.random_state):
+                self.model_ = self._build()
+            if y is not None:
+                self._check_outputs()
+            self.history_ = defaultdict(list)
+            self._runtime = Runtime()
+        return self
+
+    def _fit(self, X, y, sample_weight, warm_start, epochs, extra, classes=None):
+        trained = []  # variable snapshots of a kept model, to put back if the fit fails
+        with atomic_fit(self, undo=lambda: trained and restore(trained[0])):
+            keep = warm_start and hasattr(self, "model_")
+            X = self._validate_X(X, reset=not keep)
+            y_enc = self._targets(y, X, reset=not keep, classes=classes)
+            sw = self._sample_weight(sample_weight, X, y)
+            fit_kwargs = self._fit_kwargs(extra, X.shape[0])
+            # precedence as in scikeras: fit(..., epochs=) > fit__epochs > epochs
+            epochs = fit_kwargs.pop("epochs", epochs)
+            fit_kwargs.pop("initial_epoch", None)
+            done = self.current_epoch if keep else 0
+            with seeded(self.random_state, offset=done):
+                if keep:
+                    trained.append(snapshot(self.model_))
+                    self._match_strategy()
+                else:
+                    self.model_ = self._build()
+                    self.history_ = defaultdict(list)
+                    self._check_outputs()
+                y_enc = self._encode_for_loss(y_enc)
+                history = self.model_.fit(
+                    X,
+                    y_enc,
+                    sample_weight=sw,
+                    epochs=done + epochs,
+                    initial_epoch=done,
+                    **fit_kwargs,
+                )
+            self._extend_history(history.history)
+            self._runtime = Runtime()
+        return self
+
+    def _extend_history(self, epochs):
+        """A new ``history_`` with this fit's epochs after the earlier ones."""
+        new = defaultdict(list, {k: list(v) for k, v in self.history_.items()})
+        for key, values in epochs.items():
+            new[key].extend(float(v) for v in values)
+        self.history_ = new
+
+    def _check_outputs(self):
+        """The model's output width must match the targets (clear error, not TensorFlow's)."""
+        out = self.model_.outputs
+        if len(out) != 1:
+            return
+        width = out[0].shape[-1]
+        loss = getattr(self.model_, "loss", None)
+        name = str(loss if isinstance(loss, str) else getattr(loss, "name", "")).lower()
+        if width == 1 and "sparse_categorical" in name:
+            raise ValueError(
+                "The model ends in one output unit but is compiled with a sparse categorical "
+                "cross-entropy, which needs one unit per class: use "
+                "loss='binary_crossentropy' with one sigmoid unit, or n_classes_ units."
+            )
+        expected = self._expected_width()
+        if expected is not None and width not in expected:
+            raise ValueError(
+                f"The model has {width} output unit(s), but the targets need "
+                f"{' or '.join(map(str, sorted(expected)))}. Build the last layer from "
+                "meta['n_outputs_'] (regression) or meta['n_classes_'] (classification)."
+            )
+
+    # ---------------------------------------------------------------- predict
+    def _outputs(self, X, **kwargs):
+        check_is_fitted(self, "model_")
+        X = self._validate_X(X, reset=False)
+        rt = self._runtime
+        if rt.runner is None or rt.runner.model is not self.model_:
+            rt.runner = Runner(self.model_)
+        kwargs = {**self._routed("predict"), **kwargs}
+        for name in ("verbose", "batch_size"):  # they do not change the outputs
+            kwargs.pop(name, None)
+        return rt.runner(X, kwargs)
+
+    def __repr__(self, N_CHAR_MAX=700):
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(type(self).__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
+        shown = []
+        for name, value in sorted(self.get_params(deep=False).items()):
+            if name in defaults and _same(value, defaults[name]):
+                continue
+            shown.append(f"{name}={_short_repr(value)}")
+        text = f"{type(self).__name__}({', '.join(shown)})"
+        return text if len(text) <= N_CHAR_MAX else text[: N_CHAR_MAX - 4] + "...)"
+
+    @property
+    def current_epoch(self):
+        """int: epochs trained so far (scikeras's ``current_epoch``)."""
+        return len(getattr(self, "history_", {}).get("loss", []))
+
+    # ------------------------------------------------------------ persistence
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_runtime", None)
+        model = state.pop("model_", None)
+        if model is not None:
+            state["_model_bytes"] = model_to_bytes(model)
+        if "model" in state and is_keras_model(state["model"]):
+            state["model"] = _KerasBytes(model_to_bytes(state["model"]))
+        state["_keraskit_format"] = FORMAT_VERSION
+        return state
+
+    def __setstate__(self, state):
+        state = upgrade_state(state, type(self).__name__)
+        data = state.pop("_model_bytes", None)
+        if isinstance(state.get("model"), _KerasBytes):
+            state["model"] = load_model(state["model"].data)
+        super().__setstate__(state)
+        self._runtime = Runtime()
+        if data is not None:
+            self.model_ = load_model(data)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+def _one_epoch_only(kwargs):
+    for name in ("epochs", "initial_epoch"):
+        if name in kwargs:
+            raise TypeError(
+                f"partial_fit trains exactly one epoch and does not take {name!r}; use "
+                "fit with warm_start=True for several."
+            )
+
+
+def _require_y(est, y):
+    if y is None:
+        raise ValueError(f"{type(est).__name__} requires y to be passed, but the target y is None.")
+
+
+def _same(a, b):
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # arrays and other objects without a plain truth value
+        return a is b
+
+
+def _short_repr(value):
+    """Functions and Keras objects by name, so that the repr is stable across processes."""
+    if inspect.isfunction(value) or inspect.isclass(value):
+        return value.__qualname__
+    if is_keras_model(value):
+        return f"<keras model {value.name!r}>"
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_short_repr(v) for v in value)
+        return (
+            f"[{inner}]"
+            if isinstance(value, list)
+            else f"({inner}{',' if len(value) == 1 else ''})"
+        )
+    if type(value).__module__.startswith("keras"):
+        return type(value).__name__ + "(...)"
+    return repr(value)

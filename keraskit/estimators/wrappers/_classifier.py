@@ -1,0 +1,284 @@
+"""KerasClassifier: a scikit-learn classifier around a Keras model you build."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import column_or_1d
+
+from ._base import BaseWrapper, _one_epoch_only
+
+
+class KerasClassifier(ClassifierMixin, BaseWrapper):
+    """scikit-learn classifier around a Keras model you build (scikeras-compatible).
+
+    Parameters
+    ----------
+    model : callable or keras.Model, default=None
+        A function returning a Keras model (compiled or not), called at each fit with the
+        arguments its signature names: routed ``model__<name>`` or bare keyword arguments,
+        ``meta`` (``n_features_in_``, ``X_shape_``, ``n_classes_``, ``classes_``,
+        ``target_type_``, ``n_outputs_``...), ``compile_kwargs``, ``params``. Or a Keras
+        model, cloned (with its weights) at each fit and never trained in place.
+    warm_start : bool, default=False
+        Keep training the fitted model on the next ``fit`` instead of building a new one.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout and shuffling. The global generators it needs
+        are restored after each call, and op determinism is never switched on.
+    optimizer : str, keras.optimizers.Optimizer or class, default="rmsprop"
+        Used when the model comes uncompiled; ``optimizer__<name>`` arguments configure it.
+    loss : str, keras.losses.Loss, class, callable or None, default=None
+        ``None`` picks ``"binary_crossentropy"`` for one sigmoid output unit (or multilabel
+        targets) and ``"sparse_categorical_crossentropy"`` otherwise. ``loss__<name>``
+        arguments configure it. ``"categorical_crossentropy"`` gets one-hot targets.
+    metrics : list or None, default=None
+        Keras metrics (``metrics__<name>`` arguments configure them).
+    batch_size : int or None, default=None
+        Rows per gradient step (Keras' default, 32, when ``None``).
+    validation_batch_size : int or None, default=None
+        Rows per validation step.
+    verbose : int, default=1
+        Keras' verbosity during ``fit``.
+    callbacks : list of keras.callbacks.Callback (instances or classes) or None, default=None
+        Callbacks for ``fit``; instances are copied at each fit, classes are instantiated
+        with ``callbacks__<name>`` arguments.
+    validation_split : float, default=0.0
+        Fraction of the (last) training rows held out for validation (as in Keras).
+    shuffle : bool, default=True
+        Shuffle the training rows at each epoch.
+    run_eagerly : bool, default=False
+        Run Keras' training step eagerly (debugging).
+    epochs : int, default=1
+        Epochs per ``fit``.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into the sample weights.
+    distribution : {"mirrored"} or None, default=None
+        ``"mirrored"`` builds, compiles and trains the model under
+        ``tf.distribute.MirroredStrategy`` over all local GPUs (logical CPU devices on a
+        machine without GPUs); ``batch_size`` is then the global batch, split over them.
+    **kwargs : dict
+        Routed parameters (``model__``, ``fit__``, ``predict__``, ``compile__``,
+        ``optimizer__``, ``loss__``, ``metrics__``, ``callbacks__``) and the model function's
+        own arguments. All are visible to ``get_params``/``set_params``.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        The fitted model.
+    history_ : dict of str to list of float
+        Keras' history across fits (``history_["val_loss"]``...).
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_classes_ : int
+        Number of classes.
+    n_features_in_ : int
+        Size of the second dimension of ``X``.
+    X_shape_ : tuple
+        Shape of the ``X`` seen by ``fit``.
+    target_type_ : str
+        ``type_of_target`` of ``y``.
+    n_outputs_ : int
+        Number of target columns (1 for single-label classification).
+
+    See Also
+    --------
+    KerasRegressor : The regressor.
+    MLPClassifier : A ready-made network with scikit-learn's parameters.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from keraskit import KerasClassifier
+    >>> def build(meta, hidden=16):
+    ...     return keras.Sequential([
+    ...         keras.Input((meta["n_features_in_"],)),
+    ...         keras.layers.Dense(hidden, activation="relu"),
+    ...         keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+    ...     ])
+    >>> clf = KerasClassifier(build, hidden=8, epochs=5, verbose=0)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model=None,
+        *,
+        warm_start=False,
+        random_state=None,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        batch_size=None,
+        validation_batch_size=None,
+        verbose=1,
+        callbacks=None,
+        validation_split=0.0,
+        shuffle=True,
+        run_eagerly=False,
+        epochs=1,
+        class_weight=None,
+        distribution=None,
+        **kwargs,
+    ):
+        super().__init__(
+            model,
+            warm_start=warm_start,
+            random_state=random_state,
+            optimizer=optimizer,
+            loss=loss,
+            metrics=metrics,
+            batch_size=batch_size,
+            validation_batch_size=validation_batch_size,
+            verbose=verbose,
+            callbacks=callbacks,
+            validation_split=validation_split,
+            shuffle=shuffle,
+            run_eagerly=run_eagerly,
+            epochs=epochs,
+            distribution=distribution,
+            **kwargs,
+        )
+        self.class_weight = class_weight
+
+    def _prepare_y(self, y, X, reset, classes=None):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        target_type = type_of_target(y)
+        if target_type not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(
+                f"{type(self).__name__} supports binary, multiclass and multilabel targets, "
+                f"got {target_type}."
+            )
+        if reset:
+            self.target_type_ = target_type
+            self.y_dtype_ = y.dtype
+            self.y_ndim_ = y.ndim
+            if target_type == "multilabel-indicator":
+                self.classes_ = np.arange(y.shape[1])
+                self.n_outputs_ = y.shape[1]
+            else:
+                self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+                self.n_outputs_ = 1
+                if classes is not None:  # the type of the whole problem, not of this batch
+                    self.target_type_ = "binary" if len(self.classes_) <= 2 else "multiclass"
+                if len(self.classes_) < 2:
+                    raise ValueError(
+                        "The number of classes has to be greater than one; got "
+                        f"{len(self.classes_)} class: {self.classes_}."
+                    )
+            self.n_classes_ = len(self.classes_)
+            self.n_outputs_expected_ = 1
+        if target_type == "multilabel-indicator":
+            if self.target_type_ != target_type or y.shape[1] != self.n_classes_:
+                raise ValueError("y does not have the labels of the fitted classifier.")
+            return y.astype(np.float32)
+        if self.target_type_ == "multilabel-indicator":
+            raise ValueError("The classifier was fitted on multilabel targets.")
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"y contains classes not seen before: {unseen}; classes_ is {self.classes_}."
+            )
+        return np.searchsorted(self.classes_, y)
+
+    def _loss_or_default(self, width=None):
+        if self.loss is not None:
+            return self.loss
+        if getattr(self, "target_type_", None) == "multilabel-indicator" or width == 1:
+            return "binary_crossentropy"
+        return "sparse_categorical_crossentropy"
+
+    def _expected_width(self):
+        if self.target_type_ == "multilabel-indicator":
+            return {self.n_classes_}
+        return {1, self.n_classes_} if self.n_classes_ == 2 else {self.n_classes_}
+
+    def _loss_name(self):
+        loss = self.model_.loss
+        name = loss if isinstance(loss, str) else getattr(loss, "name", None)
+        name = name or getattr(loss, "__name__", "")
+        return str(name).lower()
+
+    def _encode_for_loss(self, codes):
+        if self.target_type_ == "multilabel-indicator":
+            return codes
+        name = self._loss_name()
+        width = self.model_.outputs[0].shape[-1] if len(self.model_.outputs) == 1 else None
+        if "categorical" in name and "sparse" not in name:
+            return np.eye(self.n_classes_, dtype=np.float32)[codes]
+        if width == 1:
+            return codes.astype(np.float32)[:, None]
+        return codes
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None, **kwargs):
+        """Train one epoch, continuing from the current model if there is one.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Targets.
+        classes : array-like of shape (n_classes,), default=None
+            Every class that will ever appear (first call only); by default the classes
+            of this ``y``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+        **kwargs : dict
+            Extra arguments for ``keras.Model.fit``.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        _one_epoch_only(kwargs)
+        return self._fit(X, y, sample_weight, True, 1, kwargs, classes=classes)
+
+    def predict_proba(self, X, **kwargs):
+        """Probability of each class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Input data.
+        **kwargs : dict
+            Extra arguments for ``keras.Model.predict`` (as with ``predict__``).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            ``(n, 2)`` also for a model ending in one sigmoid unit.
+        """
+        out = self._outputs(X, **kwargs)
+        out = out.reshape(out.shape[0], -1)
+        if out.shape[1] == 1 and self.target_type_ != "multilabel-indicator":
+            p = out[:, 0]
+            return np.column_stack([1 - p, p])
+        return out
+
+    def predict(self, X, **kwargs):
+        """Predict class labels (indicator rows for multilabel targets).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Input data.
+        **kwargs : dict
+            Extra arguments for ``keras.Model.predict``.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted labels.
+        """
+        proba = self.predict_proba(X, **kwargs)
+        if self.target_type_ == "multilabel-indicator":
+            return (proba > 0.5).astype(int)
+        return self.classes_.take(proba.argmax(axis=1))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

@@ -1,0 +1,104 @@
+"""The Keras side of the wrappers: inference, variable snapshots, model bytes, ``r_squared``."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from ..._io.keras_bytes import model_from_bytes
+
+
+def r_squared(y_true, y_pred):
+    """Coefficient of determination as a Keras metric (scikeras's ``r_squared``).
+
+    Parameters
+    ----------
+    y_true, y_pred : tensor
+        Targets and predictions of one batch.
+
+    Returns
+    -------
+    r2 : tensor
+        ``1 - SS_res / SS_tot`` per output, averaged over outputs.
+    """
+    from keras import ops  # Keras is imported when a model is, not with keraskit
+
+    y_true = ops.cast(y_true, y_pred.dtype)
+    ss_res = ops.sum(ops.square(y_true - y_pred), axis=0)
+    ss_tot = ops.sum(ops.square(y_true - ops.mean(y_true, axis=0)), axis=0)
+    return ops.mean(1.0 - ss_res / (ss_tot + 1e-7))
+
+
+def register_keraskit_objects():
+    """Make ``r_squared`` serializable in ``.keras`` files (safe loading needs the name)."""
+    import keras  # as in r_squared
+
+    if "keraskit>r_squared" not in keras.saving.get_custom_objects():
+        keras.saving.register_keras_serializable(package="keraskit", name="r_squared")(r_squared)
+
+
+class Runner:
+    """Inference of one Keras model through one compiled function (no ``Model.predict``).
+
+    The function reads the model's live variables, so predictions follow any later change
+    to ``model_`` (``fit``, ``set_weights``, ``load_weights``). keraskit's NumPy fast path is
+    not used here: a hand-built model may hold layers whose inference NumPy cannot mirror
+    (shared or frozen layers, custom activations, Monte Carlo dropout).
+    """
+
+    def __init__(self, model):
+        # the model's own TensorFlow is imported already
+        import tensorflow as tf
+
+        self.model = model
+        self.single = len(model.outputs) == 1 and len(model.inputs) == 1
+        if self.single:
+            spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), model.inputs[0].dtype)
+            self.fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+
+    def __call__(self, X, predict_kwargs):
+        if not self.single or predict_kwargs:
+            out = self.model.predict(X, **{"verbose": 0, **predict_kwargs})
+            return out if isinstance(out, np.ndarray) else np.asarray(out)
+        # the engine's data module imports TensorFlow, running here already
+        from ..._engine.data import PREDICT_CHUNK
+
+        parts = [
+            self.fn(X[start : start + PREDICT_CHUNK]).numpy()
+            for start in range(0, X.shape[0], PREDICT_CHUNK)
+        ]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def snapshot(model):
+    """Values of every model and optimizer variable (seed states included)."""
+    variables = list(model.variables)
+    if getattr(model, "optimizer", None) is not None:
+        variables += list(model.optimizer.variables)
+    return [(v, np.array(v.numpy(), copy=True)) for v in variables]
+
+
+def restore(state):
+    """Assign the values a :func:`snapshot` took back to their variables."""
+    for v, value in state:
+        v.assign(value)
+
+
+class _KerasBytes:
+    """A Keras model given as ``model=`` travelling through pickle as ``.keras`` bytes."""
+
+    def __init__(self, data):
+        self.data = data
+
+
+def is_keras_model(obj):
+    """Whether ``obj`` is a ``keras.Model`` (without importing Keras to find out)."""
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(obj, keras.Model)
+
+
+def load_model(data):
+    """A compiled model from ``.keras`` bytes (safe mode; keraskit's metric registered)."""
+    register_keraskit_objects()
+    return model_from_bytes(data, compile=True)
