@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml
 lint: $(STAMP)
 	$(PY) -m ruff check $(SOURCES)
 	$(PY) -m ruff format --check $(SOURCES)
+	$(VENV)/bin/lint-imports
 
 test: lint
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider

@@ -11,6 +11,15 @@ import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from sklearn import neural_network as sk  # noqa: E402
+from sklearn.datasets import load_diabetes, load_digits  # noqa: E402
+from sklearn.decomposition import PCA  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+import keraskit  # noqa: E402
+
 
 def _timed_fit(est, X, y):
     start = time.perf_counter()
@@ -21,14 +30,6 @@ def _timed_fit(est, X, y):
 
 
 def _rows(fitted):
-    from sklearn import neural_network as sk
-    from sklearn.datasets import load_diabetes, load_digits
-    from sklearn.model_selection import train_test_split
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    import keraskit
-
     X, y = load_digits(return_X_y=True)
     X_tr, X_te, y_tr, y_te = train_test_split(X / 16.0, y, random_state=0, stratify=y)
     classifiers = [
@@ -80,12 +81,6 @@ def _rows(fitted):
 
 
 def _reconstruction_rows(fitted):
-    from sklearn.datasets import load_digits
-    from sklearn.decomposition import PCA
-    from sklearn.model_selection import train_test_split
-
-    import keraskit
-
     X, _ = load_digits(return_X_y=True)
     X_tr, X_te = train_test_split((X / 16.0).astype("float32"), random_state=0)
     for k in (2, 8):
@@ -114,12 +109,10 @@ def _write_plots(fitted, folder):
     except ImportError:
         print("\n(matplotlib is not installed: pip install keraskit[plot] for learning curves)")
         return
-    from keraskit import plot_history
-
     os.makedirs(folder, exist_ok=True)
     print(f"\nLearning curves written to {os.path.abspath(folder)}/:")
     for name, est in fitted.items():
-        ax = plot_history(est, title=name)
+        ax = keraskit.plot_history(est, title=name)
         slug = "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
         path = os.path.join(folder, f"{slug}.png")
         ax.figure.savefig(path, dpi=90, bbox_inches="tight")
@@ -135,8 +128,6 @@ def main(folder="keraskit_demo_output"):
     folder : str, default="keraskit_demo_output"
         Where the learning-curve PNGs go.
     """
-    import keraskit
-
     fitted = {}
     print(f"keraskit {keraskit.__version__}: scikit-learn estimators made of Keras networks\n")
     header = f"{'data':<18} {'estimator':<50} {'score':>7} {'fit s':>7} {'epochs':>7}"

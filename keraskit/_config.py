@@ -33,6 +33,7 @@ def _positive_int(name):
 
 def _set_tf_threads(threads):
     """Apply ``threads`` to a TensorFlow already imported; raises if its runtime started."""
+    # configure() is the only caller: TensorFlow is imported when a setting is applied
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -46,6 +47,7 @@ def _export_threads(threads):
 
 
 def _set_tf_memory_growth(enabled):
+    # as in _set_tf_threads
     import tensorflow as tf
 
     for gpu in tf.config.list_physical_devices("GPU"):
@@ -125,6 +127,7 @@ def get_config():
     """
     threads = _positive_int(_THREAD_VARS[0])
     if "tensorflow" in sys.modules:
+        # already imported: reading its settings costs nothing and starts nothing
         import tensorflow as tf
 
         threads = tf.config.threading.get_intra_op_parallelism_threads() or threads
@@ -154,6 +157,7 @@ def before_tensorflow():
     if all(n is not None and n <= share for n in current):
         return
     if "tensorflow" in sys.modules:
+        # already imported (by the user's code); this only reads and sets its pools
         import tensorflow as tf
 
         if tf.config.threading.get_intra_op_parallelism_threads():

@@ -368,6 +368,7 @@ class BaseKerasEstimator(BaseEstimator):
     def _weight_tensors(self):
         rt = self._runtime
         if rt.tensors is None:
+            # only large inputs need weight tensors; TensorFlow runs for them already
             import tensorflow as tf
 
             rt.tensors = tuple([tf.constant(a) for a in part] for part in self._weights)

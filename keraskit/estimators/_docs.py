@@ -1,7 +1,36 @@
-"""Docstring fragments shared by the estimators (numpydoc sections)."""
+"""Docstring fragments shared by the estimators (numpydoc sections).
 
-TRAINING_PARAMS = """\
-    solver : {'lbfgs', 'sgd', 'adam', 'adamw', 'nadam', 'rmsprop', 'adagrad'}, default='adam'
+The lists of choices come from the vocabularies of the code that implements them.
+"""
+
+from .._engine.losses import REGRESSION_LOSSES
+from .._engine.optimizers import SOLVERS
+from .._engine.schedules import SCHEDULES
+from .._networks.activations import HIDDEN_ACTIVATIONS
+
+
+def choices(values):
+    """``{'a', 'b'}``: a numpydoc set of choices."""
+    return "{" + ", ".join(f"'{v}'" for v in values) + "}"
+
+
+def activation_param(description):
+    """The ``activation`` parameter's entry, with the activation vocabulary."""
+    return (
+        f"    activation : {choices(HIDDEN_ACTIVATIONS)}, default='relu'\n        {description}\n"
+    )
+
+
+def regression_loss_param(description):
+    """The regressors' ``loss`` parameter's entry, with the regression losses."""
+    return f"    loss : {choices(REGRESSION_LOSSES)}, default='squared_error'\n" + "".join(
+        f"        {line}\n" for line in description.splitlines()
+    )
+
+
+TRAINING_PARAMS = (
+    f"    solver : {choices(SOLVERS)}, default='adam'\n"
+    + """\
         Optimizer. ``'lbfgs'`` is full-batch L-BFGS (scipy's ``L-BFGS-B``) on TensorFlow's
         loss and gradient, as in scikit-learn; the others are Keras optimizers. With
         ``'adamw'`` the ``alpha`` penalty is applied as decoupled weight decay instead of an
@@ -11,7 +40,9 @@ TRAINING_PARAMS = """\
         ``0.5 * alpha * ||W||^2 / sum(batch sample weights)``.
     batch_size : int or 'auto', default='auto'
         Size of minibatches; ``'auto'`` is ``min(200, n_samples)``.
-    learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine'}, default='constant'
+"""
+    + f"    learning_rate : {choices(SCHEDULES)}, default='constant'\n"
+    + """\
         Learning-rate schedule. As in scikit-learn, ``'invscaling'`` (divide by
         ``(t + 1) ** power_t`` after each epoch, ``t`` samples seen) and ``'adaptive'``
         (divide by 5 when the loss stalls for ``n_iter_no_change`` epochs) apply to
@@ -65,7 +96,7 @@ TRAINING_PARAMS = """\
     batch_normalization : bool, default=False
         Add batch normalization after each hidden dense layer (before its activation).
 """
-
+)
 CALLBACKS_PARAM = """\
     callbacks : list of keras.callbacks.Callback, default=None
         Keras callbacks, deep-copied for each fit so the estimator stays clonable. Whole

@@ -14,18 +14,19 @@ from .._io.registry import register_estimator
 from .._networks.activations import HIDDEN_ACTIVATIONS
 from .._networks.specs import AutoencoderSpec, ConvAutoencoderSpec
 from ._base import BaseKerasEstimator
-from ._docs import CALLBACKS_PARAM, TRAINING_ATTRIBUTES, TRAINING_PARAMS
+from ._docs import CALLBACKS_PARAM, TRAINING_ATTRIBUTES, TRAINING_PARAMS, activation_param
 from ._heads import ReconstructionHead
 from ._shaped import ShapedInputMixin
 
-_AE_PARAMS = """\
+_AE_PARAMS = (
+    """\
     encoding_dim : int, default=2
         Width of the code that ``transform`` returns.
     hidden_layer_sizes : tuple of int, default=(64,)
         Encoder hidden layers; the decoder mirrors them.
-    activation : {'identity', 'logistic', 'tanh', 'relu', 'elu', 'leaky_relu', 'gelu', \
-'selu', 'swish'}, default='relu'
-        Activation of the hidden layers (the code itself is linear).
+"""
+    + activation_param("Activation of the hidden layers (the code itself is linear).")
+    + """\
     output_activation : {'linear', 'sigmoid'}, default='linear'
         Activation of the reconstruction: ``'sigmoid'`` for data in [0, 1].
     noise_std : float, default=0.0
@@ -33,6 +34,7 @@ _AE_PARAMS = """\
     activity_l1 : float, default=0.0
         L1 penalty on the code of each sample (sparse code).
 """
+)
 
 _AE_ATTRIBUTES = """\
     encoder_ : keras.Model
@@ -292,7 +294,8 @@ class AutoencoderTransformer(_ReconstructionMixin, BaseKerasEstimator):
         )
 
 
-_CONV_AE_PARAMS = """\
+_CONV_AE_PARAMS = (
+    """\
     encoding_dim : int, default=16
         Width of the code that ``transform`` returns.
     conv_filters : tuple of int, default=(16, 32)
@@ -305,9 +308,9 @@ _CONV_AE_PARAMS = """\
         How the decoder undoes pooling: nearest-neighbour upsampling (unpooling) or strided
         transposed convolutions. Odd sizes are padded back, so reconstructions always have
         the input's shape.
-    activation : {'identity', 'logistic', 'tanh', 'relu', 'elu', 'leaky_relu', 'gelu', \
-'selu', 'swish'}, default='relu'
-        Activation of the convolutional layers.
+"""
+    + activation_param("Activation of the convolutional layers.")
+    + """\
     output_activation : {'linear', 'sigmoid'}, default='linear'
         Activation of the reconstruction: ``'sigmoid'`` for data in [0, 1].
     input_shape : tuple of int or None, default=None
@@ -317,6 +320,7 @@ _CONV_AE_PARAMS = """\
     activity_l1 : float, default=0.0
         L1 penalty on the code of each sample (sparse code).
 """
+)
 
 
 @register_estimator

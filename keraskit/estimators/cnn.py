@@ -13,7 +13,14 @@ from .._io.registry import register_estimator
 from .._networks.activations import HIDDEN_ACTIVATIONS
 from .._networks.specs import IMAGE_AUGMENTATIONS, SIGNAL_AUGMENTATIONS, CNNSpec, cnn_plan
 from ._base import BaseKerasEstimator
-from ._docs import CALLBACKS_PARAM, CLASSIFIER_PARAMS, TRAINING_ATTRIBUTES, TRAINING_PARAMS
+from ._docs import (
+    CALLBACKS_PARAM,
+    CLASSIFIER_PARAMS,
+    TRAINING_ATTRIBUTES,
+    TRAINING_PARAMS,
+    activation_param,
+    regression_loss_param,
+)
 from ._mixins import KerasClassifierMixin, KerasRegressorMixin
 from ._shaped import ShapedInputMixin
 
@@ -58,7 +65,8 @@ PRESETS = {
 }
 _ARCH_PARAMS = tuple(PRESETS["vgg"])
 
-_CNN_PARAMS = """\
+_CNN_PARAMS = (
+    """\
     conv_filters : tuple of int, default=(32, 64)
         Filters of each convolutional block.
     kernel_size : int, default=3
@@ -85,9 +93,9 @@ _CNN_PARAMS = """\
         5x5, average pooling, dense 120 and 84), ``'vgg'`` (stacked 3x3 pairs of 32, 64, 128
         filters, halving resolution), ``'resnet'`` (three residual stages, global average
         pooling). ``None`` uses the explicit parameters.
-    activation : {'identity', 'logistic', 'tanh', 'relu', 'elu', 'leaky_relu', 'gelu', \
-'selu', 'swish'}, default='relu'
-        Activation of the convolutional and dense layers.
+"""
+    + activation_param("Activation of the convolutional and dense layers.")
+    + """\
     input_shape : tuple of int or None, default=None
         Shape of one sample, channels last: ``(length,)`` or ``(length, channels)`` for
         signals, ``(height, width, channels)`` for images. ``X`` of any dimensions with that
@@ -114,6 +122,7 @@ _CNN_PARAMS = """\
     scale : float, default=0.0
         Random signal amplitude scaling by a factor in ``[1 - scale, 1 + scale]`` in training.
 """
+)
 
 _CNN_ATTRIBUTES = """\
     input_shape_ : tuple of int
@@ -347,10 +356,7 @@ class CNNClassifier(KerasClassifierMixin, _BaseCNN):
 class CNNRegressor(KerasRegressorMixin, _BaseCNN):
     __doc__ = _cnn_doc(
         "regressor",
-        """\
-    loss : {'squared_error', 'poisson', 'huber', 'absolute_error'}, default='squared_error'
-        Loss minimised, as in :class:`MLPRegressor`.
-""",
+        regression_loss_param("Loss minimised, as in :class:`MLPRegressor`."),
         "MLPRegressor : The dense network.",
     )
 

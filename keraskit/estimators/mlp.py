@@ -12,16 +12,20 @@ from .._io.registry import register_estimator
 from .._networks.activations import HIDDEN_ACTIVATIONS
 from .._networks.specs import MLPSpec
 from ._base import BaseKerasEstimator
-from ._docs import CALLBACKS_PARAM, CLASSIFIER_PARAMS, TRAINING_ATTRIBUTES, TRAINING_PARAMS
+from ._docs import (
+    CALLBACKS_PARAM,
+    CLASSIFIER_PARAMS,
+    TRAINING_ATTRIBUTES,
+    TRAINING_PARAMS,
+    activation_param,
+    regression_loss_param,
+)
 from ._mixins import KerasClassifierMixin, KerasRegressorMixin
 
 _MLP_PARAMS = """\
     hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of neurons in the ith hidden layer.
-    activation : {'identity', 'logistic', 'tanh', 'relu', 'elu', 'leaky_relu', 'gelu', \
-'selu', 'swish'}, default='relu'
-        Activation of the hidden layers. The first four are scikit-learn's.
-"""
+""" + activation_param("Activation of the hidden layers. The first four are scikit-learn's.")
 
 _MLP_ATTRIBUTES = """\
     coefs_ : list of ndarray of shape (n_fan_in, n_fan_out)
@@ -187,37 +191,9 @@ class MLPClassifier(KerasClassifierMixin, _BaseMLP):
         mixed_precision=False,
         distribution=None,
     ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dropout = dropout
-        self.l1 = l1
-        self.batch_normalization = batch_normalization
-        self.class_weight = class_weight
-        self.label_smoothing = label_smoothing
-        self.callbacks = callbacks
-        self.mixed_precision = mixed_precision
-        self.distribution = distribution
+        for name, value in locals().items():
+            if name != "self":
+                setattr(self, name, value)
 
 
 @register_estimator
@@ -232,10 +208,11 @@ class MLPRegressor(KerasRegressorMixin, _BaseMLP):
 
     Parameters
     ----------
-    loss : {'squared_error', 'poisson', 'huber', 'absolute_error'}, default='squared_error'
-        Loss minimised. ``'poisson'`` uses an exponential output (y must be >= 0);
-        ``'huber'`` (delta 1) and ``'absolute_error'`` are robust to outliers.
 """
+        + regression_loss_param(
+            "Loss minimised. ``'poisson'`` uses an exponential output (y must be >= 0);\n"
+            "``'huber'`` (delta 1) and ``'absolute_error'`` are robust to outliers."
+        )
         + _MLP_PARAMS
         + TRAINING_PARAMS
         + CALLBACKS_PARAM
@@ -301,33 +278,6 @@ class MLPRegressor(KerasRegressorMixin, _BaseMLP):
         mixed_precision=False,
         distribution=None,
     ):
-        self.loss = loss
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dropout = dropout
-        self.l1 = l1
-        self.batch_normalization = batch_normalization
-        self.callbacks = callbacks
-        self.mixed_precision = mixed_precision
-        self.distribution = distribution
+        for name, value in locals().items():
+            if name != "self":
+                setattr(self, name, value)

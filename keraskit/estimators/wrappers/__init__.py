@@ -6,7 +6,7 @@ effects, a fast predict path, pickling without monkeypatching Keras.
 
 Training is Keras' own ``Model.fit`` (so batch-level callbacks, metrics, validation and
 class weights behave exactly as in Keras); prediction skips ``Model.predict``'s per-call
-overhead: small inputs to dense models run in NumPy, the rest through one compiled function.
+overhead through one compiled function that reads the model's live variables.
 """
 
 from ._classifier import KerasClassifier

@@ -1,12 +1,8 @@
 """BaseWrapper: what ``KerasClassifier`` and ``KerasRegressor`` share.
 
-scikeras's constructor and behaviour (a scikeras user changes only the import) on top of
-keraskit's habits: atomic fits, reproducible ``random_state`` without process-wide side
-effects, a fast predict path, pickling without monkeypatching Keras.
-
-Training is Keras' own ``Model.fit`` (so batch-level callbacks, metrics, validation and
-class weights behave exactly as in Keras); prediction skips ``Model.predict``'s per-call
-overhead: small inputs to dense models run in NumPy, the rest through one compiled function.
+Parameters and their routing, building the user's model (seeded, under the distribution
+strategy), training it with Keras' own ``Model.fit`` inside an atomic fit, the compiled
+predict path, pickling through ``.keras`` bytes, and the scikeras-style ``repr``.
 """
 
 from __future__ import annotations
@@ -419,8 +415,13 @@ class BaseWrapper(BaseEstimator):
         return self
 
     def _fit(self, X, y, sample_weight, warm_start, epochs, extra, classes=None):
-        trained = []  # variable snapshots of a kept model, to put back if the fit fails
-        with atomic_fit(self, undo=lambda: trained and restore(trained[0])):
+        kept = []  # the variables of a kept model (warm start), to put back if the fit fails
+
+        def undo():
+            for state in kept:
+                restore(state)
+
+        with atomic_fit(self, undo=undo):
             keep = warm_start and hasattr(self, "model_")
             X = self._validate_X(X, reset=not keep)
             y_enc = self._targets(y, X, reset=not keep, classes=classes)
@@ -432,7 +433,7 @@ class BaseWrapper(BaseEstimator):
             done = self.current_epoch if keep else 0
             with seeded(self.random_state, offset=done):
                 if keep:
-                    trained.append(snapshot(self.model_))
+                    kept.append(snapshot(self.model_))
                     self._match_strategy()
                 else:
                     self.model_ = self._build()
