@@ -191,7 +191,7 @@ class Template:
     def predict(self, weights, tensors, X, part="model"):
         """Outputs of the network with the given weights (no template state touched).
 
-        Small inputs to dense networks run in NumPy (see ``_fastpath``), the rest through
+        Small inputs to dense networks run in NumPy (see ``fastpath``), the rest through
         the compiled TensorFlow function.
 
         Parameters
