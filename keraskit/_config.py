@@ -33,7 +33,7 @@ def _positive_int(name):
 
 def _set_tf_threads(threads):
     """Apply ``threads`` to a TensorFlow already imported; raises if its runtime started."""
-    # configure() is the only caller: TensorFlow is imported when a setting is applied
+    # configure() and before_tensorflow() apply settings; importing keraskit must not import TF
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)

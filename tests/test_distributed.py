@@ -307,6 +307,7 @@ def test_estimators_pickled_before_the_device_parameters_load_with_defaults(make
     old = type(est).__new__(type(est))
     old.__setstate__(state)
     assert {k: old.get_params()[k] for k in gone} == {k: est.get_params()[k] for k in gone}
+    assert set(vars(old)) == set(vars(est))  # nothing a wrapper does not have
     np.testing.assert_array_equal(old.predict_proba(X), est.predict_proba(X))
     clone(old).fit(X, y)
     repr(old)

@@ -1,4 +1,4 @@
-"""Devices and precision: distribution strategies, mixed-precision policies, per-device seeds."""
+"""Devices and precision: distribution strategies, the compute dtype, per-device seeds."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import threading
 
 import numpy as np
 import tensorflow as tf
+
+from .devices import DISTRIBUTIONS
 
 _strategies: dict = {}
 _lock = threading.Lock()
@@ -28,8 +30,10 @@ def get_strategy(distribution):
     """
     if distribution is None:
         return None
-    if distribution != "mirrored":
-        raise ValueError(f"distribution must be 'mirrored' or None, got {distribution!r}.")
+    if distribution not in DISTRIBUTIONS:
+        raise ValueError(
+            f"distribution must be one of {DISTRIBUTIONS} or None, got {distribution!r}."
+        )
     with _lock:
         if distribution not in _strategies:
             devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")

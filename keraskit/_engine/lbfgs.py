@@ -127,7 +127,7 @@ def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks):
     n_iter : int
         L-BFGS iterations.
     loss : float
-        Final value of the objective.
+        sklearn's ``loss_`` at the solution (squared error averaged over outputs).
     """
     template = trainer.template
     objective = Objective(trainer, data, cfg)

@@ -244,27 +244,3 @@ class ConvAutoencoderSpec:
     def n_outputs(self):
         """Values per reconstructed sample."""
         return int(np.prod(self.input_shape))
-
-
-def stochastic_settings(spec):
-    """The settings of ``spec`` that make training random or batch-dependent.
-
-    Parameters
-    ----------
-    spec : MLPSpec, CNNSpec, AutoencoderSpec or ConvAutoencoderSpec
-        The architecture.
-
-    Returns
-    -------
-    settings : dict
-        ``{name: value}`` of the settings in use (dropout, input noise, augmentation, batch
-        normalization), in that order; empty for a deterministic, batch-independent network.
-    """
-    used = {}
-    for name in ("dropout", "noise_std"):
-        if getattr(spec, name, 0.0):
-            used[name] = getattr(spec, name)
-    used.update(getattr(spec, "augmentation", ()))
-    if spec.batch_normalization:
-        used["batch_normalization"] = True
-    return used

@@ -22,6 +22,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .._engine.devices import DISTRIBUTIONS, MIXED_PRECISIONS
 from .._engine.optimizers import FULL_BATCH_SOLVERS, OPTIMIZERS, SOLVERS
 from .._engine.records import FitConfig, FitData, Progress, TrainSpec
 from .._engine.schedules import SCHEDULES, effective_schedule
@@ -50,8 +51,9 @@ class BaseKerasEstimator(BaseEstimator):
 
     Subclasses provide ``_head`` (target handling), ``_check_architecture`` (their
     architecture parameters, checked), ``_arch_spec`` (the architecture as a spec of
-    ``keraskit._networks.specs``) and declare their parameters in ``__init__``; the base
-    class reads everything else about the network from that spec.
+    ``keraskit._networks.specs``), ``_random_settings`` when they add random layers, and
+    declare their parameters in ``__init__``. The base class reads only the parameters all
+    estimators share.
     """
 
     _parameter_constraints: dict = {
@@ -80,8 +82,8 @@ class BaseKerasEstimator(BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_normalization": ["boolean"],
         "callbacks": [list, tuple, None],
-        "mixed_precision": ["boolean", StrOptions({"float16", "bfloat16"})],
-        "distribution": [StrOptions({"mirrored"}), None],
+        "mixed_precision": ["boolean", StrOptions(set(MIXED_PRECISIONS))],
+        "distribution": [StrOptions(set(DISTRIBUTIONS)), None],
     }
 
     # ----------------------------------------------------------------- fitting
@@ -117,7 +119,7 @@ class BaseKerasEstimator(BaseEstimator):
         from .._engine import cache, lbfgs, loop, template
 
         architecture = self._check_architecture()
-        self._check_incremental(incremental)
+        self._check_solver_options(incremental)
         first = not hasattr(self, "_weights") or not (self.warm_start or incremental)
         X, y = self._validate_fit_data(X, y, first)
         if not first and X.dtype != np.dtype(self._arch.dtype):
@@ -166,7 +168,6 @@ class BaseKerasEstimator(BaseEstimator):
         arch = self._arch_spec(X, Y.shape[1], dtype, architecture)
         if precision is not None:
             arch = dataclasses.replace(arch, mixed_precision=precision)
-        self._check_solver_options(arch)
         return arch
 
     def _validate_fit_data(self, X, y, reset):
@@ -232,12 +233,18 @@ class BaseKerasEstimator(BaseEstimator):
     def _uses_validation(self):
         return self.early_stopping and self.solver in OPTIMIZERS
 
-    def _check_incremental(self, incremental):
+    def _random_settings(self):
+        """``{parameter: value}`` of the settings that make training random.
+
+        Subclasses add their own (input noise, augmentation); the base class never names a
+        subclass's parameter.
+        """
+        return {"dropout": self.dropout}
+
+    def _check_solver_options(self, incremental):
+        """Refuse what ``partial_fit`` and full-batch L-BFGS cannot do, before any work."""
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
-
-    def _check_solver_options(self, arch):
-        """Refuse what full-batch L-BFGS cannot do (read from the network's spec)."""
         if self.solver not in FULL_BATCH_SOLVERS:
             return
         for name in ("mixed_precision", "distribution"):
@@ -249,7 +256,8 @@ class BaseKerasEstimator(BaseEstimator):
                     f"stochastic solver ('adam', 'sgd', ...) or {name}="
                     f"{'False' if name == 'mixed_precision' else 'None'}."
                 )
-        used = specs.stochastic_settings(arch)
+        settings = {**self._random_settings(), "batch_normalization": self.batch_normalization}
+        used = {k: v for k, v in settings.items() if v not in (0, 0.0, None, False)}
         if used:
             name, value = next(iter(used.items()))
             raise ValueError(
@@ -444,7 +452,7 @@ class BaseKerasEstimator(BaseEstimator):
         return state
 
     def __setstate__(self, state):
-        state = upgrade_state(state, type(self).__name__)
+        state = upgrade_state(state, self._get_param_names())
         data = state.pop("_keras_bytes", None)
         super().__setstate__(state)
         self._runtime = Runtime()

@@ -3,6 +3,7 @@
 The lists of choices come from the vocabularies of the code that implements them.
 """
 
+from .._engine.devices import DISTRIBUTIONS, MIXED_PRECISIONS
 from .._engine.losses import REGRESSION_LOSSES
 from .._engine.optimizers import SOLVERS
 from .._engine.schedules import SCHEDULES
@@ -97,14 +98,17 @@ TRAINING_PARAMS = (
         Add batch normalization after each hidden dense layer (before its activation).
 """
 )
-CALLBACKS_PARAM = """\
+CALLBACKS_PARAM = (
+    """\
     callbacks : list of keras.callbacks.Callback, default=None
         Keras callbacks, deep-copied for each fit so the estimator stays clonable. Whole
         epochs run in one compiled call, so callbacks receive ``on_train_begin/end`` and
         ``on_epoch_begin/end`` (logs: ``loss``, ``learning_rate``, and ``val_loss``,
         ``val_score`` with early stopping); ``self.model.stop_training = True`` stops
         training and ``LearningRateScheduler`` works.
-    mixed_precision : bool or {'float16', 'bfloat16'}, default=False
+"""
+    + f"    mixed_precision : bool or {choices(MIXED_PRECISIONS)}, default=False\n"
+    + """\
         Train with Keras' mixed precision: layers compute in 16-bit floats while weights,
         outputs and the loss stay float32 (faster on GPUs with tensor cores, half the
         activation memory). ``'float16'`` uses dynamic loss scaling against underflow;
@@ -113,7 +117,9 @@ CALLBACKS_PARAM = """\
         float32 network; predictions run in the same precision (through TensorFlow, not
         the NumPy path for small inputs). float16 overflows above 65504: scale the input.
         Not with ``solver='lbfgs'``, which needs exact gradients.
-    distribution : {'mirrored'} or None, default=None
+"""
+    + f"    distribution : {choices(DISTRIBUTIONS)} or None, default=None\n"
+    + """\
         ``'mirrored'`` trains one model on all local GPUs at once with
         ``tf.distribute.MirroredStrategy`` (on a machine without GPUs: all logical CPU
         devices). ``batch_size`` is the global batch: each of the ``N`` devices takes a
@@ -125,7 +131,7 @@ CALLBACKS_PARAM = """\
         over all the GPUs it sees: do not combine with ``n_jobs > 1`` searches on one
         machine. Not with ``solver='lbfgs'``.
 """
-
+)
 TRAINING_ATTRIBUTES = """\
     loss_ : float
         The loss of the last epoch.

@@ -269,6 +269,9 @@ class AutoencoderTransformer(_ReconstructionMixin, BaseKerasEstimator):
     def _check_architecture(self):
         return self._hidden_sizes()
 
+    def _random_settings(self):
+        return {**super()._random_settings(), "noise_std": self.noise_std}
+
     def _validate_fit_data(self, X, y, reset):
         X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
         self._fit_sample_shape = X.shape[1:]
@@ -413,6 +416,9 @@ class ConvAutoencoderTransformer(_ReconstructionMixin, ShapedInputMixin, BaseKer
         for name, value in locals().items():
             if name != "self":
                 setattr(self, name, value)
+
+    def _random_settings(self):
+        return {**super()._random_settings(), "noise_std": self.noise_std}
 
     def _check_architecture(self):
         filters = self.conv_filters

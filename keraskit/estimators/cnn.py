@@ -191,6 +191,11 @@ class _BaseCNN(ShapedInputMixin, BaseKerasEstimator):
                 )
         return arch
 
+    def _random_settings(self):
+        augmentations = dict.fromkeys(IMAGE_AUGMENTATIONS + SIGNAL_AUGMENTATIONS)
+        names = ["noise_std"] + [name for name in augmentations if name != "noise_std"]
+        return {**super()._random_settings(), **{name: getattr(self, name) for name in names}}
+
     def _augmentation(self, rank):
         allowed = SIGNAL_AUGMENTATIONS if rank == 1 else IMAGE_AUGMENTATIONS
         defaults = {"flip": None}

@@ -10,7 +10,9 @@ overhead through one compiled function that reads the model's live variables.
 """
 
 from ._classifier import KerasClassifier
-from ._models import _KerasBytes  # noqa: F401  (pickles of release 0.1.0 name it here)
+
+# pickles of release 0.1.0 name these two here (a model given as an instance, the metric)
+from ._models import _KerasBytes, r_squared  # noqa: F401
 from ._regressor import KerasRegressor
 
 __all__ = ["KerasClassifier", "KerasRegressor"]

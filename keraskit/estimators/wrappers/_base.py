@@ -201,7 +201,7 @@ class BaseWrapper(BaseEstimator):
 
     def _strategy(self):
         """The strategy ``distribution`` asks for (``None`` for none), checked first."""
-        # the engine imports TensorFlow, which the model being built has imported already
+        # the engine imports TensorFlow: loaded by the first fit or initialize, not with keraskit
         from ..._engine.distribute import get_strategy
 
         validate_parameter_constraints(  # the ready-made estimators' constraint and wording
@@ -525,7 +525,7 @@ class BaseWrapper(BaseEstimator):
         return state
 
     def __setstate__(self, state):
-        state = upgrade_state(state, type(self).__name__)
+        state = upgrade_state(state, self._get_param_names())
         data = state.pop("_model_bytes", None)
         if isinstance(state.get("model"), _KerasBytes):
             state["model"] = load_model(state["model"].data)
