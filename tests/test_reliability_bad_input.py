@@ -8,6 +8,8 @@ from _estimators import cases, fit, methods
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
+from keraskit import CNNClassifier, ConvAutoencoderTransformer
+
 CASES = cases()
 IDS = [c[0] for c in CASES]
 
@@ -74,8 +76,11 @@ def test_wrong_shapes_and_lengths(case, fitted):
 )
 def test_single_class_and_regression_targets(case):
     _, est, X, y = case
-    with pytest.raises(ValueError, match="2 classes|greater than one"):
-        clone(est).fit(X, np.zeros(len(X)))
+    one_class = clone(est).fit(X, np.full(len(X), "only"))  # sklearn accepts one class
+    assert list(one_class.classes_) == ["only"]
+    assert (one_class.predict(X) == "only").all()
+    proba = one_class.predict_proba(X)
+    assert proba.shape == (len(X), 2) and np.allclose(proba.sum(axis=1), 1.0)
     with pytest.raises(ValueError, match="Unknown label type"):
         clone(est).fit(X, np.linspace(0, 1, len(X)))
 
@@ -122,3 +127,22 @@ def test_shapes_that_cannot_be_built():
         CNNClassifier(padding="valid", kernel_size=7).fit(X, y)
     with pytest.raises(ValueError, match="conv_filters must be"):
         CNNClassifier(conv_filters=(8, -1)).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "est",
+    [
+        CNNClassifier(conv_filters=(2,), dense_layer_sizes=(4,), max_iter=1, random_state=0),
+        ConvAutoencoderTransformer(encoding_dim=2, conv_filters=(2,), max_iter=1, random_state=0),
+    ],
+    ids=["CNNClassifier", "ConvAutoencoderTransformer"],
+)
+def test_convolutional_estimators_name_the_shape_they_expect(est):
+    images = np.random.RandomState(0).rand(12, 8, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = fit(est, images, None if "Auto" in type(est).__name__ else np.arange(12) % 2)
+    method = "transform" if hasattr(fitted, "transform") else "predict"
+    with pytest.raises(ValueError, match=r"shape \(12, 64\).*Pass X of shape \(n_samples, 8, 8\)"):
+        getattr(fitted, method)(images.reshape(12, 64))
+    assert getattr(fitted, method)(images[:, :, :, None]).shape[0] == 12  # (n, 8, 8, 1) is fine

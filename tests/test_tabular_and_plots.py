@@ -137,12 +137,20 @@ def test_verbose_levels(capsys):
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
-    for level, expected in [(0, ""), (1, "Iteration 1, loss"), (2, "epoch 2/2")]:
-        est = MLPClassifier((4,), max_iter=2, verbose=level, random_state=0)
+    cases = [
+        (dict(verbose=0), ""),
+        (dict(verbose=1), "Iteration 2, loss"),
+        (dict(verbose=True), "Iteration 2, loss"),
+        (dict(verbose=2), "Iteration 2, loss"),  # sklearn's lines for every verbose value
+        (dict(verbose=10), "Iteration 2, loss"),
+        (dict(progress_bar=True), "epoch 2/2"),  # the bar has a switch of its own
+    ]
+    for params, expected in cases:
+        est = MLPClassifier((4,), max_iter=2, random_state=0, **params)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             est.fit(X[:200] / 16, y[:200])
         out = capsys.readouterr().out
         assert (expected in out) if expected else out == ""
-        if level == 2:
+        if "progress_bar" in params:
             assert "loss" in out and "Iteration" not in out

@@ -10,7 +10,7 @@ from scipy.optimize import minimize
 from sklearn.utils.optimize import _check_optimize_result
 
 from .data import tensor_chunks
-from .loop import callback_list
+from .loop import NON_FINITE_MESSAGE, callback_list, check_finite
 from .progress import Reporter
 
 
@@ -142,4 +142,8 @@ def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks):
         if cbs is not None:
             cbs.on_train_end()
         objective(solution)  # loads the solution and its loss parts
-        return template.get_weights(), n_iter, objective.reported_loss()
+        weights, loss = template.get_weights(), objective.reported_loss()
+        check_finite(weights)
+        if not np.isfinite(loss):
+            raise ValueError(NON_FINITE_MESSAGE)
+        return weights, n_iter, loss

@@ -20,6 +20,29 @@ from .data import TrainingRows, tensor_chunks
 from .progress import Reporter
 from .schedules import count_no_improvement, on_plateau, rate_after_epoch
 
+#: scikit-learn's words when training cannot end with finite weights.
+NON_FINITE_MESSAGE = (
+    "Solver produced non-finite parameter weights. The input data may contain large "
+    "values and need to be preprocessed."
+)
+
+
+def all_finite(weights):
+    """Whether every array of ``(trainable, non_trainable)`` weights is finite."""
+    return all(np.isfinite(a).all() for part in weights for a in part)
+
+
+def check_finite(weights):
+    """Raise scikit-learn's ``ValueError`` unless ``weights`` are all finite.
+
+    Parameters
+    ----------
+    weights : tuple of (list of ndarray, list of ndarray)
+        Trainable and non-trainable weights.
+    """
+    if not all_finite(weights):
+        raise ValueError(NON_FINITE_MESSAGE)
+
 
 def callback_list(trainer, callbacks):
     """Keras callbacks bound to the trainer's template model (``None`` without callbacks).
@@ -104,7 +127,9 @@ class Loop:
             t, s, penalty, out = self.trainer.evaluate(Xc, Yc, swc, *self.consts)
             total, sw_sum = total + float(t), sw_sum + float(s)
             outputs.append(out.numpy())
-        score = float(self.score_fn(np.concatenate(outputs)))
+        outputs = np.concatenate(outputs)
+        # as scikit-learn scores non-finite predictions: nan, never an error
+        score = float(self.score_fn(outputs)) if np.isfinite(outputs).all() else float("nan")
         scale = self.trainer.report_scale
         val_loss = (total * scale + float(penalty)) / sw_sum if sw_sum else 0.0
         logs.update(val_loss=val_loss, val_score=score)
@@ -123,7 +148,18 @@ class Loop:
             p.best_weights = self.last_good  # the weights that ended this epoch
 
     def diverged(self, loss):
-        """Warn, and keep the weights that started the last finite epoch."""
+        """Keep the last weights that gave finite losses and warn; with none, raise.
+
+        A non-finite loss means the weights that ended the last finite epoch already fed
+        this epoch's first (non-finite) batches: the weights that started that epoch are
+        kept. A finite loss with non-finite weights keeps the weights that started this
+        epoch. When the first epoch of a fit is not finite, there is nothing to keep:
+        scikit-learn's ``ValueError`` (the fit then leaves the estimator as it was).
+        """
+        if self.n_iter == 1:
+            raise ValueError(NON_FINITE_MESSAGE)
+        keep = self.last_good if np.isfinite(loss) else self.prev_good
+        self.trainer.template.set_weights(keep)
         warnings.warn(
             f"Training diverged at iteration {self.n_iter}: the loss became {loss}. Training "
             "stopped and the weights that started the last finite epoch were kept; a smaller "
@@ -131,7 +167,6 @@ class Loop:
             ConvergenceWarning,
             stacklevel=5,
         )
-        self.trainer.template.set_weights(self.prev_good)
 
     def begin_epoch(self):
         """Set this epoch's learning rate (callbacks may change it)."""
@@ -162,15 +197,14 @@ class Loop:
         p = self.p
         self.begin_epoch()
         loss, flats = self.run_epoch()
-        if not np.isfinite(loss):
-            # the weights that ended the last finite epoch already fed this epoch's first
-            # (non-finite) batches; the ones that started it gave finite losses throughout
+        weights = self.trainer.template.get_weights(flats) if np.isfinite(loss) else None
+        if weights is None or not all_finite(weights):
             self.n_iter += 1
             self.diverged(loss)
             return True
         # the epoch counts once its weights are safe: an interrupt before this line falls
         # back to the previous epoch, with bookkeeping to match
-        self.prev_good, self.last_good = self.last_good, self.trainer.template.get_weights(flats)
+        self.prev_good, self.last_good = self.last_good, weights
         self.n_iter += 1
         p.t += len(self.order)
         p.loss_curve.append(loss)
@@ -199,7 +233,7 @@ class Loop:
         """Run epochs until a stopping rule fires; return the number of epochs run."""
         p, template, cbs = self.p, self.trainer.template, self.callbacks
         self.last_good = self.prev_good = template.get_weights()
-        self.report = Reporter(self.cfg.verbose, self.cfg.max_iter)
+        self.report = Reporter(self.cfg.verbose, self.cfg.max_iter, self.cfg.progress_bar)
         if cbs is not None:
             cbs.on_train_begin()
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class ProgressBar:
-    """A live bar over the epochs with the latest figures (``verbose=2``).
+    """A live bar over the epochs with the latest figures (``progress_bar=True``).
 
     Parameters
     ----------
@@ -45,22 +45,25 @@ class ProgressBar:
 
 
 class Reporter:
-    """The output of one fit for a ``verbose`` level.
+    """The output of one fit.
 
     Parameters
     ----------
     verbose : int
-        0: nothing. 1: scikit-learn's lines on stdout. 2 and more: a progress bar.
-    total : int or None
-        Epochs the bar counts to; ``None`` never draws a bar.
+        scikit-learn's meaning: any value other than 0 prints its lines on stdout.
+    total : int or None, default=None
+        Epochs a progress bar counts to.
+    bar : bool, default=False
+        Draw a live progress bar over ``total`` epochs (a switch of its own, which no
+        ``verbose`` value reaches).
     """
 
-    def __init__(self, verbose, total=None):
-        self.lines = verbose == 1
-        self.bar = ProgressBar(total, "epoch") if verbose >= 2 and total is not None else None
+    def __init__(self, verbose, total=None, bar=False):
+        self.lines = bool(verbose)
+        self.bar = ProgressBar(total, "epoch") if bar and total is not None else None
 
     def say(self, line):
-        """Print ``line`` at ``verbose=1``."""
+        """Print ``line`` when ``verbose`` is on."""
         if self.lines:
             print(line)
 

@@ -51,6 +51,7 @@ class FitConfig:
     verbose: int
     incremental: bool = False
     max_fun: int = 15000
+    progress_bar: bool = False
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 FORMAT_VERSION = 2
 
 #: Parameters added since format 1, with the value that keeps an older estimator's behaviour.
-ADDED_PARAMETERS = {"mixed_precision": False, "distribution": None}
+ADDED_PARAMETERS = {"mixed_precision": False, "distribution": None, "progress_bar": False}
 
 
 def upgrade_state(state, parameters):

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._engine.devices import DISTRIBUTIONS, MIXED_PRECISIONS
@@ -69,6 +69,7 @@ class BaseKerasEstimator(BaseEstimator):
         "random_state": ["random_state"],
         "tol": [Interval(Real, 0, None, closed="left")],
         "verbose": ["verbose"],
+        "progress_bar": ["boolean"],
         "warm_start": ["boolean"],
         "momentum": [Interval(Real, 0, 1, closed="both")],
         "nesterovs_momentum": ["boolean"],
@@ -77,7 +78,10 @@ class BaseKerasEstimator(BaseEstimator):
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_normalization": ["boolean"],
@@ -151,6 +155,7 @@ class BaseKerasEstimator(BaseEstimator):
         weights, n_iter = loop.train(
             trainer, weights, data, cfg, progress, score_fn, callbacks, rng
         )
+        loop.check_finite(weights)
         self._set_fitted(arch, weights, progress, n_iter)
         return self
 
@@ -305,7 +310,7 @@ class BaseKerasEstimator(BaseEstimator):
     def _split(self, X, Y, sw, rng):
         if not self._uses_validation():
             return FitData(X, Y, sw)
-        stratify = self._head.stratify(Y)
+        stratify = self._head.stratify(self, Y)
         # split row indices, not the data: the same partition as splitting X itself, without
         # copying X (the training rows are gathered batch by batch)
         train, val = train_test_split(
@@ -345,6 +350,7 @@ class BaseKerasEstimator(BaseEstimator):
             l1=self.l1,
             smoothing=self._head.smoothing(self),
             verbose=int(self.verbose),
+            progress_bar=bool(self.progress_bar),
             incremental=incremental,
             max_fun=self.max_fun,
         )

@@ -63,9 +63,11 @@ TRAINING_PARAMS = (
     tol : float, default=1e-4
         Tolerance of the stopping rule (see ``n_iter_no_change``).
     verbose : int or bool, default=False
-        0 (``False``): silent. 1 (``True``): scikit-learn's lines (``Iteration 1, loss =
-        ...``, ``Validation score: ...``) on stdout. 2: a live progress bar over the epochs
-        with the loss and validation figures (rich).
+        As in scikit-learn: ``0``/``False`` is silent, any other value prints its lines
+        (``Iteration 1, loss = ...``, ``Validation score: ...``) on stdout.
+    progress_bar : bool, default=False
+        Draw a live progress bar over the epochs with the loss and validation figures
+        (rich), independent of ``verbose``.
     warm_start : bool, default=False
         Reuse the previous solution as the starting point of the next ``fit``.
     momentum : float, default=0.9
@@ -84,9 +86,10 @@ TRAINING_PARAMS = (
         Second-moment decay of the Adam-family solvers, in [0, 1).
     epsilon : float, default=1e-8
         Numerical-stability constant of the adaptive solvers.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int or np.inf, default=10
         Epochs without an improvement of at least ``tol`` (in training loss, or in
-        validation score with ``early_stopping``) after which training stops.
+        validation score with ``early_stopping``) after which training stops; ``np.inf``
+        never stops early.
     max_fun : int, default=15000
         Maximum number of loss evaluations of ``solver='lbfgs'``.
     dropout : float, default=0.0

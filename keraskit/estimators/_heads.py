@@ -48,13 +48,7 @@ class ClassifierHead:
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {est.classes_}. 'y' has {classes}."
                 )
-        elif first:
-            if y.ndim == 1 and len(classes) < 2:
-                raise ValueError(
-                    "The number of classes has to be greater than one; got "
-                    f"{len(classes)} class: {classes}. A classifier needs samples of at "
-                    "least 2 classes in the data."
-                )
+        elif first:  # one class is allowed, as in sklearn: it is always predicted
             est._label_binarizer = LabelBinarizer().fit(y)
             est.classes_ = est._label_binarizer.classes_
         elif set(classes) != set(est.classes_):
@@ -63,7 +57,8 @@ class ClassifierHead:
                 f"previous call to fit. Previously got {est.classes_}, `y` has {classes}"
             )
         multilabel = est._label_binarizer.y_type_.startswith("multilabel")
-        est.out_activation_ = "logistic" if multilabel or len(est.classes_) == 2 else "softmax"
+        # one logistic unit for one or two classes (sklearn's encoding), softmax beyond
+        est.out_activation_ = "logistic" if multilabel or len(est.classes_) <= 2 else "softmax"
         if y.ndim == 1 and len(est.classes_) > 1:
             # LabelBinarizer.transform's result, without its repeated target-type checks
             # (classes_ is sorted and holds every label of y, checked above)
@@ -100,19 +95,24 @@ class ClassifierHead:
         # LabelBinarizer.inverse_transform's decoding, without its input checks
         if lb.y_type_ == "multiclass" and outputs.shape[1] == len(lb.classes_) > 2:
             return lb.classes_.take(outputs.argmax(axis=1))
-        if lb.y_type_ == "binary" and outputs.shape[1] == 1:
+        if lb.y_type_ == "binary" and outputs.shape[1] == 1 and len(lb.classes_) == 2:
             return lb.classes_.take((outputs[:, 0] > 0.5).astype(np.intp))
         if outputs.shape[1] == 1:
             outputs = outputs.ravel()
         return lb.inverse_transform(outputs)
 
     @staticmethod
-    def stratify(Y):
-        """Labels to stratify a validation split on (every single-label problem)."""
+    def stratify(est, Y):
+        """Labels to stratify a validation split on (every single-label problem).
+
+        Binary targets are stratified as sklearn stratifies them, on the one boolean column
+        (so errors name the class ``'True'`` as sklearn's do); multiclass targets on the
+        user's labels.
+        """
         if Y.shape[1] == 1:
-            return Y[:, 0]
+            return Y.astype(bool)
         single_label = np.all(Y.sum(axis=1) == 1)
-        return Y.argmax(axis=1) if single_label else None
+        return est.classes_.take(Y.argmax(axis=1)) if single_label else None
 
     @staticmethod
     def score_fn(est, Y_val, sw_val):
@@ -164,7 +164,7 @@ class RegressorHead:
         return 0.0
 
     @staticmethod
-    def stratify(Y):
+    def stratify(est, Y):
         """Regression splits are not stratified."""
         return None
 
@@ -210,7 +210,7 @@ class ReconstructionHead:
         return 0.0
 
     @staticmethod
-    def stratify(Y):
+    def stratify(est, Y):
         """Reconstruction splits are not stratified."""
         return None
 

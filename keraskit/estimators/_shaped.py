@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.utils.validation import validate_data
 
 
 def _is_image_batch(shape):
@@ -40,10 +41,36 @@ class ShapedInputMixin:
             f"got {X.ndim} dimensions (shape {X.shape})."
         )
 
+    def _validate_samples(self, X):
+        """Validate ``X`` for inference and shape it as the network's samples."""
+        self._check_fitted_shape(X)
+        X = validate_data(self, X, reset=False, allow_nd=True, dtype=(np.float64, np.float32))
+        return self._to_samples(X, fitting=False)
+
+    def _check_fitted_shape(self, X):
+        """Name the expected shape when ``X`` cannot be the kind of ``X`` seen in ``fit``.
+
+        scikit-learn's own check would only count "features" along the second axis, which
+        says little about images and signals.
+        """
+        fitted = getattr(self, "_fit_sample_shape", None)  # absent from 0.1.0 pickles
+        shape = getattr(X, "shape", None)
+        if fitted is None or shape is None or len(shape) < 2 or shape[1] == fitted[0]:
+            return
+        expected = ", ".join(map(str, fitted))
+        raise ValueError(  # sklearn's sentence first, then the shapes
+            f"X has {shape[1]} features, but {type(self).__name__} is expecting {fitted[0]} "
+            f"features as input: X has shape {tuple(shape)}, and {type(self).__name__} was "
+            f"fitted on X of shape (n_samples, {expected}) (samples of shape "
+            f"{self.input_shape_} as the network sees them). Pass X of shape "
+            f"(n_samples, {expected})."
+        )
+
     def _to_samples(self, X, fitting):
         shape = tuple(int(v) for v in self._sample_shape(X))
         if fitting:
             self.input_shape_ = shape
+            self._fit_sample_shape = tuple(X.shape[1:])
         elif shape != self.input_shape_:
             raise ValueError(
                 f"X has samples of shape {shape} (from X of shape {X.shape}), but "

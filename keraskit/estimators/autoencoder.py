@@ -245,6 +245,7 @@ class AutoencoderTransformer(_ReconstructionMixin, BaseKerasEstimator):
         random_state=None,
         tol=1e-4,
         verbose=False,
+        progress_bar=False,
         warm_start=False,
         momentum=0.9,
         nesterovs_momentum=True,
@@ -396,6 +397,7 @@ class ConvAutoencoderTransformer(_ReconstructionMixin, ShapedInputMixin, BaseKer
         random_state=None,
         tol=1e-4,
         verbose=False,
+        progress_bar=False,
         warm_start=False,
         momentum=0.9,
         nesterovs_momentum=True,
@@ -437,8 +439,7 @@ class ConvAutoencoderTransformer(_ReconstructionMixin, ShapedInputMixin, BaseKer
         return X, X
 
     def _validate_predict_data(self, X):
-        X = validate_data(self, X, reset=False, allow_nd=True, dtype=(np.float64, np.float32))
-        return self._to_samples(X, fitting=False)
+        return self._validate_samples(X)
 
     def _arch_spec(self, X, n_outputs, dtype, filters):
         return ConvAutoencoderSpec(

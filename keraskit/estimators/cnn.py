@@ -227,8 +227,7 @@ class _BaseCNN(ShapedInputMixin, BaseKerasEstimator):
         return self._to_samples(X, fitting=reset), y
 
     def _validate_predict_data(self, X):
-        X = validate_data(self, X, reset=False, allow_nd=True, dtype=(np.float64, np.float32))
-        return self._to_samples(X, fitting=False)
+        return self._validate_samples(X)
 
     def _arch_spec(self, X, n_outputs, dtype, arch):
         rank = len(self.input_shape_) - 1
@@ -333,6 +332,7 @@ class CNNClassifier(KerasClassifierMixin, _BaseCNN):
         random_state=None,
         tol=1e-4,
         verbose=False,
+        progress_bar=False,
         warm_start=False,
         momentum=0.9,
         nesterovs_momentum=True,
@@ -406,6 +406,7 @@ class CNNRegressor(KerasRegressorMixin, _BaseCNN):
         random_state=None,
         tol=1e-4,
         verbose=False,
+        progress_bar=False,
         warm_start=False,
         momentum=0.9,
         nesterovs_momentum=True,
