@@ -298,3 +298,29 @@ def test_review_cases_epochs_state_and_live_weights():
     KerasRegressor(frozen, verbose=0, random_state=0).fit(Xr, yr)
     assert float(tf.random.uniform(())) != first  # the user's sequence went on
     tf.random.set_seed(None)
+
+
+def test_multilabel_targets_with_a_categorical_loss_get_a_clear_error():
+    def softmax_model(meta):
+        return keras.Sequential(
+            [keras.Input((meta["n_features_in_"],)), keras.layers.Dense(3, activation="softmax")]
+        )
+
+    X = np.random.RandomState(0).rand(20, 4).astype(np.float32)
+    Y = (np.random.RandomState(1).rand(20, 3) > 0.5).astype(int)
+    clf = KerasClassifier(softmax_model, loss="categorical_crossentropy", epochs=1, verbose=0)
+    assert not clf.__sklearn_tags__().classifier_tags.multi_label
+    with pytest.raises(ValueError, match="Multilabel targets need a loss per label"):
+        clf.fit(X, Y)
+    default = KerasClassifier(softmax_model, epochs=1, verbose=0)
+    assert default.__sklearn_tags__().classifier_tags.multi_label
+    assert default.fit(X, Y).predict(X).shape == Y.shape  # loss=None picks one per label
+
+
+def test_regressors_predict_float64_whatever_the_model_computes_in():
+    def model(meta):
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(2)])
+
+    X = np.random.RandomState(0).rand(20, 4).astype(np.float32)
+    reg = KerasRegressor(model, epochs=1, verbose=0).fit(X, np.c_[X[:, 0], X[:, 1]])
+    assert reg.predict(X).dtype == np.float64

@@ -32,3 +32,56 @@ COMMON = dict(epochs=10, batch_size=256, verbose=0, optimizer="adam", optimizer_
 )
 def test_sklearn_compatible_wrapper(estimator, check):
     check(estimator)
+
+
+def plain_classifier(meta):
+    """A user's model as a tutorial writes it: float32, softmax over the classes."""
+    return keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Flatten(),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+        ]
+    )
+
+
+def plain_regressor(meta):
+    """A user's regression model: float32, one linear unit per output."""
+    return keras.Sequential(
+        [
+            keras.Input(meta["X_shape_"][1:]),
+            keras.layers.Flatten(),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(meta["n_outputs_"]),
+        ]
+    )
+
+
+PLAIN_CLASSIFIER = KerasClassifier(
+    plain_classifier, loss="sparse_categorical_crossentropy", epochs=20, verbose=0
+)
+PLAIN_REGRESSOR = KerasRegressor(plain_regressor, loss="mse", epochs=20, verbose=0)
+
+
+#: float32 arithmetic cannot meet these checks' 1e-7 relative tolerance, run after run: the
+#: same row predicted at another position of a batch, or trained as a weighted row instead of
+#: repeated rows, rounds differently in the last bit (measured: 1.3e-7 to 1.4e-7, and not
+#: the same from one run to the next). The float64 models above pass all three every time.
+FLOAT32_ROUNDING = (
+    "check_sample_weight_equivalence_on_dense_data",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+)
+
+
+def _expected_failures(estimator):
+    reason = "float32 rounding of the last bit against a 1e-7 tolerance (see FLOAT32_ROUNDING)"
+    return dict.fromkeys(FLOAT32_ROUNDING, reason)
+
+
+@parametrize_with_checks(
+    [PLAIN_CLASSIFIER, PLAIN_REGRESSOR], expected_failed_checks=_expected_failures
+)
+def test_sklearn_compatible_wrapper_with_a_plain_user_model(estimator, check):
+    check(estimator)

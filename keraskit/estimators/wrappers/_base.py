@@ -467,6 +467,12 @@ class BaseWrapper(BaseEstimator):
         width = out[0].shape[-1]
         loss = getattr(self.model_, "loss", None)
         name = str(loss if isinstance(loss, str) else getattr(loss, "name", "")).lower()
+        if getattr(self, "target_type_", None) == "multilabel-indicator" and "categorical" in name:
+            raise ValueError(
+                f"Multilabel targets need a loss per label, but the model is compiled with "
+                f"{name!r}, which picks one class per sample: use loss='binary_crossentropy' "
+                "(or loss=None) with one sigmoid unit per label."
+            )
         if width == 1 and "sparse_categorical" in name:
             raise ValueError(
                 "The model ends in one output unit but is compiled with a sparse categorical "
@@ -537,6 +543,14 @@ class BaseWrapper(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
+        return tags
+
+    def _declares_poor_score(self, tags):
+        """How well a fit scores is the user's model's and ``epochs``' doing, not the
+        wrapper's: scikit-learn's minimum-score checks do not apply."""
+        for part in (tags.classifier_tags, tags.regressor_tags):
+            if part is not None:
+                part.poor_score = True
         return tags
 
 

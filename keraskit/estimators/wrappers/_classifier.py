@@ -280,5 +280,8 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
-        return tags
+        # multilabel targets need a loss per label: loss=None picks one, a categorical
+        # cross-entropy cannot (fit then refuses multilabel targets with a clear error)
+        loss = self.loss if isinstance(self.loss, str) else getattr(self.loss, "__name__", "")
+        tags.classifier_tags.multi_label = "categorical" not in str(loss).lower()
+        return self._declares_poor_score(tags)

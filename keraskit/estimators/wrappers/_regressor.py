@@ -122,7 +122,8 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions.
         """
-        out = self._outputs(X, **kwargs)
+        # regressors predict float64, as scikit-learn's do, whatever the model computes in
+        out = self._outputs(X, **kwargs).astype(np.float64, copy=False)
         out = out.reshape(out.shape[0], -1)
         # without a y seen (initialize(X)), one output column comes back 1-D
         one_d = getattr(self, "y_ndim_", 1) == 1 and out.shape[1] == 1
@@ -131,4 +132,4 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
-        return tags
+        return self._declares_poor_score(tags)
