@@ -155,7 +155,6 @@ class BaseKerasEstimator(BaseEstimator):
         weights, n_iter = loop.train(
             trainer, weights, data, cfg, progress, score_fn, callbacks, rng
         )
-        loop.check_finite(weights)
         self._set_fitted(arch, weights, progress, n_iter)
         return self
 
