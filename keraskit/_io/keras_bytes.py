@@ -32,6 +32,24 @@ def model_to_bytes(model):
             return f.read()
 
 
+def model_weights(model):
+    """A Keras model's ``(trainable, non_trainable)`` weights as numpy arrays.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The model.
+
+    Returns
+    -------
+    weights : tuple of (list of ndarray, list of ndarray)
+    """
+    return (
+        [v.numpy() for v in model.trainable_variables],
+        [v.numpy() for v in model.non_trainable_variables],
+    )
+
+
 def model_from_bytes(data, compile=False):
     """Load a model saved by :func:`model_to_bytes`, refusing unsafe content.
 

@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.preprocessing import LabelBinarizer
 
 from .._version import __version__
-from .keras_bytes import model_from_bytes, model_to_bytes
+from .keras_bytes import model_from_bytes, model_to_bytes, model_weights
 from .registry import estimator_classes, record_classes
 from .versions import FORMAT_VERSION
 
@@ -216,10 +216,7 @@ def _attach_model(est, data, path):
             f"Refusing to load {path}: its Keras model could not be loaded safely "
             f"({type(exc).__name__}: {exc})."
         ) from exc
-    weights = (
-        [v.numpy() for v in model.trainable_variables],
-        [v.numpy() for v in model.non_trainable_variables],
-    )
+    weights = model_weights(model)
     stored = getattr(est, "_weights", None)
     if stored is not None:  # the npz copy also carries seed states; both must agree
         same = len(stored[0]) == len(weights[0]) and all(

@@ -26,7 +26,7 @@ from .._engine.devices import DISTRIBUTIONS, MIXED_PRECISIONS
 from .._engine.optimizers import FULL_BATCH_SOLVERS, OPTIMIZERS, SOLVERS
 from .._engine.records import FitConfig, FitData, Progress, TrainSpec
 from .._engine.schedules import SCHEDULES, effective_schedule
-from .._io.keras_bytes import model_from_bytes, model_to_bytes
+from .._io.keras_bytes import model_from_bytes, model_to_bytes, model_weights
 from .._io.registry import register_records
 from .._io.safe_file import save_estimator
 from .._io.versions import FORMAT_VERSION, upgrade_state
@@ -464,10 +464,7 @@ class BaseKerasEstimator(BaseEstimator):
         if data is not None:
             model = model_from_bytes(data)
             if "_weights" not in state:  # written before the arrays travelled too
-                self._weights = (
-                    [v.numpy() for v in model.trainable_variables],
-                    [v.numpy() for v in model.non_trainable_variables],
-                )
+                self._weights = model_weights(model)
             self._runtime.model = model
 
     def _attach_network(self, model, weights):

@@ -41,7 +41,7 @@ class ShapedInputMixin:
             f"got {X.ndim} dimensions (shape {X.shape})."
         )
 
-    def _validate_samples(self, X):
+    def _validate_predict_data(self, X):
         """Validate ``X`` for inference and shape it as the network's samples."""
         self._check_fitted_shape(X)
         X = validate_data(self, X, reset=False, allow_nd=True, dtype=(np.float64, np.float32))

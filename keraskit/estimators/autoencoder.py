@@ -438,9 +438,6 @@ class ConvAutoencoderTransformer(_ReconstructionMixin, ShapedInputMixin, BaseKer
         X = self._to_samples(X, fitting=reset)
         return X, X
 
-    def _validate_predict_data(self, X):
-        return self._validate_samples(X)
-
     def _arch_spec(self, X, n_outputs, dtype, filters):
         return ConvAutoencoderSpec(
             input_shape=self.input_shape_,

@@ -226,9 +226,6 @@ class _BaseCNN(ShapedInputMixin, BaseKerasEstimator):
         )
         return self._to_samples(X, fitting=reset), y
 
-    def _validate_predict_data(self, X):
-        return self._validate_samples(X)
-
     def _arch_spec(self, X, n_outputs, dtype, arch):
         rank = len(self.input_shape_) - 1
         spec = CNNSpec(
