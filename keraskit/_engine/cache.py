@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 
 from .distribute import get_strategy
+from .stacked import StackedTrainer
 from .template import Template
 from .trainer import Trainer
 
@@ -19,6 +20,7 @@ CACHE_SIZE = 32
 
 _templates: OrderedDict = OrderedDict()
 _trainers: OrderedDict = OrderedDict()
+_stacked: OrderedDict = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -78,6 +80,29 @@ def get_trainer(arch_spec, train_spec, distribution=None):
         (arch_spec, train_spec, distribution),
         lambda: Trainer(get_template(arch_spec, distribution), train_spec),
     )
+
+
+def get_stacked_trainer(chain, loss, solver, dtype):
+    """The shared population trainer of a chain signature (any widths, any member count).
+
+    Parameters
+    ----------
+    chain : stacked.Chain
+        The networks' layers; chains with the same steps share a trainer.
+    loss : str
+        One of ``losses.LOSSES``.
+    solver : {'adam', 'sgd'}
+        The update rule.
+    dtype : str
+        The networks' dtype.
+
+    Returns
+    -------
+    trainer : stacked.StackedTrainer
+        Built (and later traced) once per signature.
+    """
+    key = (chain.steps, chain.output, chain.penalized, loss, solver, dtype)
+    return _cached(_stacked, key, lambda: StackedTrainer(chain, loss, solver, dtype))
 
 
 def cached_counts():

@@ -27,6 +27,23 @@ NON_FINITE_MESSAGE = (
 )
 
 
+def diverged_message(n_iter, loss):
+    """The warning of a fit whose loss became ``loss`` at epoch ``n_iter``."""
+    return (
+        f"Training diverged at iteration {n_iter}: the loss became {loss}. Training "
+        "stopped and the weights that started the last finite epoch were kept; a smaller "
+        "learning_rate_init (or solver='adam') usually helps."
+    )
+
+
+def max_iter_message(max_iter):
+    """scikit-learn's warning of a stochastic fit that ran ``max_iter`` epochs."""
+    return (
+        f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and the "
+        "optimization hasn't converged yet."
+    )
+
+
 def all_finite(weights):
     """Whether every array of ``(trainable, non_trainable)`` weights is finite."""
     return all(np.isfinite(a).all() for part in weights for a in part)
@@ -161,9 +178,7 @@ class Loop:
         keep = self.last_good if np.isfinite(loss) else self.prev_good
         self.trainer.template.set_weights(keep)
         warnings.warn(
-            f"Training diverged at iteration {self.n_iter}: the loss became {loss}. Training "
-            "stopped and the weights that started the last finite epoch were kept; a smaller "
-            "learning_rate_init (or solver='adam') usually helps.",
+            diverged_message(self.n_iter, loss),
             ConvergenceWarning,
             stacklevel=5,
         )
@@ -223,8 +238,7 @@ class Loop:
                 return
             if self.n_iter == cfg.max_iter:
                 warnings.warn(
-                    f"Stochastic Optimizer: Maximum iterations ({cfg.max_iter}) reached "
-                    "and the optimization hasn't converged yet.",
+                    max_iter_message(cfg.max_iter),
                     ConvergenceWarning,
                     stacklevel=4,
                 )

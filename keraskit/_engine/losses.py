@@ -42,33 +42,33 @@ def per_sample_loss(name, y, z, smoothing):
     ----------
     name : str
         One of ``LOSSES``.
-    y, z : tf.Tensor of shape (batch, n_outputs)
-        Targets and logits.
+    y, z : tf.Tensor of shape (..., batch, n_outputs)
+        Targets and logits (a population of networks adds a leading members axis).
     smoothing : tf.Tensor
-        Label smoothing of the two classification losses.
+        Label smoothing of the two classification losses (broadcast against ``y``).
 
     Returns
     -------
-    loss : tf.Tensor of shape (batch,)
+    loss : tf.Tensor of shape (..., batch)
     """
     # imported at trace time, not with this module (see the module docstring)
     import tensorflow as tf
 
     if name == "log_loss":
-        k = tf.cast(tf.shape(y)[1], y.dtype)
+        k = tf.cast(tf.shape(y)[-1], y.dtype)
         y = y * (1 - smoothing) + smoothing / k
-        return -tf.reduce_sum(y * tf.nn.log_softmax(z), axis=1)
+        return -tf.reduce_sum(y * tf.nn.log_softmax(z), axis=-1)
     if name == "binary_log_loss":
         y = y * (1 - smoothing) + smoothing / 2
-        return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(y, z), axis=1)
+        return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(y, z), axis=-1)
     if name == "squared_error":
-        return 0.5 * tf.reduce_sum(tf.square(y - z), axis=1)
+        return 0.5 * tf.reduce_sum(tf.square(y - z), axis=-1)
     if name == "poisson":
         # half Poisson deviance with log link, constant term included as in sklearn
-        return tf.reduce_sum(tf.exp(z) - y * z + tf.math.xlogy(y, y) - y, axis=1)
+        return tf.reduce_sum(tf.exp(z) - y * z + tf.math.xlogy(y, y) - y, axis=-1)
     if name == "absolute_error":
-        return tf.reduce_mean(tf.abs(y - z), axis=1)
+        return tf.reduce_mean(tf.abs(y - z), axis=-1)
     if name == "huber":
         r = tf.abs(y - z)
-        return tf.reduce_mean(tf.where(r <= 1.0, 0.5 * tf.square(r), r - 0.5), axis=1)
+        return tf.reduce_mean(tf.where(r <= 1.0, 0.5 * tf.square(r), r - 0.5), axis=-1)
     raise ValueError(f"Unknown loss {name!r}; expected one of {LOSSES}.")

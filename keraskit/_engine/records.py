@@ -92,7 +92,8 @@ class FitData:
 
     ``X`` and ``X_val`` may be scipy CSR matrices: they are densified a chunk at a time.
     ``rows``, when given, selects the training rows of ``X`` (a validation split made by
-    index, so that splitting never copies ``X``).
+    index, so that splitting never copies ``X``); ``val_rows`` are then the rows of ``X``
+    that ``X_val`` holds.
     """
 
     X: object
@@ -102,8 +103,51 @@ class FitData:
     Y_val: np.ndarray | None = None
     sw_val: np.ndarray | None = None
     rows: np.ndarray | None = None
+    val_rows: np.ndarray | None = None
 
     @property
     def n_train(self):
         """Number of training rows (``rows`` selects them from ``X`` when given)."""
         return self.X.shape[0] if self.rows is None else len(self.rows)
+
+
+@dataclass
+class FitPlan:
+    """A fit prepared up to its training: what the engine needs to train one network.
+
+    An estimator's ``fit`` validates its data, draws the initial weights, splits off its
+    validation rows and settles its loop settings, in this order and from one random
+    stream; the plan holds the outcome. A lone fit hands it to the training loop, a fused
+    search hands many plans to the population trainer.
+
+    Parameters
+    ----------
+    arch : MLPSpec, CNNSpec, AutoencoderSpec or ConvAutoencoderSpec
+        The network's architecture.
+    train_spec : TrainSpec
+        The training signature.
+    weights : tuple of (list of ndarray, list of ndarray)
+        Starting weights, in the template's variable order.
+    progress : Progress
+        Bookkeeping to update.
+    data : FitData
+        Encoded training (and validation) arrays.
+    cfg : FitConfig
+        Loop settings.
+    score_fn : callable or None
+        Validation outputs to the validation score (early stopping only).
+    callbacks : list
+        Keras callbacks (copies of the estimator's).
+    rng : numpy.random.RandomState
+        The fit's random stream, advanced past the weights and the validation split.
+    """
+
+    arch: object
+    train_spec: TrainSpec
+    weights: tuple
+    progress: Progress
+    data: FitData
+    cfg: FitConfig
+    score_fn: object
+    callbacks: list
+    rng: object

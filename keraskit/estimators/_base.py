@@ -24,13 +24,14 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .._engine.devices import DISTRIBUTIONS, MIXED_PRECISIONS
 from .._engine.optimizers import FULL_BATCH_SOLVERS, OPTIMIZERS, SOLVERS
-from .._engine.records import FitConfig, FitData, Progress, TrainSpec
+from .._engine.records import FitConfig, FitData, FitPlan, Progress, TrainSpec
 from .._engine.schedules import SCHEDULES, effective_schedule
 from .._io.keras_bytes import model_from_bytes, model_to_bytes, model_weights
 from .._io.registry import register_records
 from .._io.safe_file import save_estimator
 from .._io.versions import FORMAT_VERSION, upgrade_state
 from .._networks import specs
+from . import _prefit
 from ._state import Runtime, atomic_fit
 
 _STOCHASTIC_ONLY = ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_")
@@ -116,11 +117,46 @@ class BaseKerasEstimator(BaseEstimator):
         with atomic_fit(self):
             if prepare is not None:
                 prepare()
+            if not incremental and not hasattr(self, "_weights"):
+                outcome = _prefit.find(self, X, y, sample_weight)
+                if outcome is not None:  # trained already, by a fused search
+                    return _prefit.adopt(self, outcome)
             return self._fit_unsafe(X, y, sample_weight, incremental)
 
     def _fit_unsafe(self, X, y, sample_weight, incremental):
         # the engine imports TensorFlow: it is loaded on the first fit, not with keraskit
-        from .._engine import cache, lbfgs, loop, template
+        from .._engine import cache, lbfgs, loop
+
+        plan = self._plan_fit(X, y, sample_weight, incremental)
+        trainer = cache.get_trainer(plan.arch, plan.train_spec, self.distribution)
+        if self.solver in FULL_BATCH_SOLVERS:
+            weights, n_iter, loss = lbfgs.train_lbfgs(
+                trainer, plan.weights, plan.data, plan.cfg, plan.progress, plan.callbacks
+            )
+            self._set_fitted(plan.arch, weights, plan.progress, n_iter, lbfgs_loss=loss)
+            return self
+        weights, n_iter = loop.train(
+            trainer,
+            plan.weights,
+            plan.data,
+            plan.cfg,
+            plan.progress,
+            plan.score_fn,
+            plan.callbacks,
+            plan.rng,
+        )
+        self._set_fitted(plan.arch, weights, plan.progress, n_iter)
+        return self
+
+    def _plan_fit(self, X, y, sample_weight, incremental=False):
+        """Everything a fit does before training, in order, as a ``FitPlan``.
+
+        Validation of the data, the targets' encoding, the architecture, the initial weights
+        drawn from ``random_state``, the validation split and the loop settings. A fused
+        search plans many fits this way and trains them together.
+        """
+        # the engine imports TensorFlow (see _fit_unsafe)
+        from .._engine import cache, template
 
         architecture = self._check_architecture()
         self._check_solver_options(incremental)
@@ -131,32 +167,24 @@ class BaseKerasEstimator(BaseEstimator):
         Y = self._head.prepare(self, y, first, incremental)
         sw = self._fit_sample_weight(sample_weight, X, y)
         arch = self._network_spec(X, Y, first, architecture)
-        trainer = cache.get_trainer(arch, self._train_spec(), self.distribution)
         rng = check_random_state(self.random_state)
         if first:
-            weights = template.initial_weights(trainer.template, rng, self._init_factor())
+            shared = cache.get_template(arch, self.distribution)
+            weights = template.initial_weights(shared, rng, self._init_factor())
             progress = Progress(self._uses_validation(), self.learning_rate_init)
         else:
             weights, progress = self._warm_state(arch, incremental)
         callbacks = [copy.deepcopy(cb) for cb in self.callbacks or ()]
+        score_fn = None
         if self.solver in FULL_BATCH_SOLVERS:
             data = FitData(X, Y, sw)
-            cfg = self._fit_config(X.shape[0], incremental)
-            weights, n_iter, loss = lbfgs.train_lbfgs(
-                trainer, weights, data, cfg, progress, callbacks
-            )
-            self._set_fitted(arch, weights, progress, n_iter, lbfgs_loss=loss)
-            return self
-        data = self._split(X, Y, sw, rng)
+        else:
+            data = self._split(X, Y, sw, rng)
+            if data.X_val is not None:
+                score_fn = self._head.score_fn(self, data.Y_val, data.sw_val)
         cfg = self._fit_config(data.n_train, incremental)
-        score_fn = None
-        if data.X_val is not None:
-            score_fn = self._head.score_fn(self, data.Y_val, data.sw_val)
-        weights, n_iter = loop.train(
-            trainer, weights, data, cfg, progress, score_fn, callbacks, rng
-        )
-        self._set_fitted(arch, weights, progress, n_iter)
-        return self
+        return FitPlan(arch, self._train_spec(), weights, progress, data, cfg, score_fn,
+                       callbacks, rng)
 
     def _network_spec(self, X, Y, first, architecture):
         """The architecture spec of this fit: the subclass's spec in the right precision."""
@@ -323,7 +351,7 @@ class BaseKerasEstimator(BaseEstimator):
                 "The validation set is too small. Increase 'validation_fraction' "
                 "or the size of your dataset."
             )
-        return FitData(X, Y, sw, X[val], Y[val], sw[val], rows=train)
+        return FitData(X, Y, sw, X[val], Y[val], sw[val], rows=train, val_rows=val)
 
     def _fit_config(self, n_samples, incremental):
         if self.batch_size == "auto":

@@ -1,0 +1,261 @@
+"""Many same-shape dense networks trained as one stacked network: the compiled functions.
+
+The networks of a search differ in hyper-parameters and training rows, rarely in shape.
+Stacked on a leading *members* axis, a dense layer's kernels form one ``(members, in, out)``
+tensor and the layer one batched matrix product, so every step of every member shares one
+call's fixed cost (on a GPU, small networks then fill the device together). Each member
+keeps its own batches (row positions into shared data), sample weights, learning rate,
+``alpha``, ``l1``, label smoothing, optimizer constants and state, and an ``active`` flag
+that freezes it once it has stopped.
+
+The arithmetic is a lone fit's, operation for operation: the losses and penalties of
+``losses`` and ``trainer`` (``(weighted losses + penalty) / weights`` per batch) and the
+update rules of Keras' ``Adam`` and ``SGD`` written member-wise, in the network's dtype with
+the learning rate rounded through float32 as Keras' learning-rate variable rounds it. Shapes
+are dynamic, so one trace serves every width and every number of members of a depth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import tensorflow as tf
+
+from .._networks.specs import OUTPUT_LAYER
+from .losses import per_sample_loss
+from .template import compiled
+
+#: Solvers whose update rule the population trainer carries (Keras' rules, per member).
+FUSED_SOLVERS = ("adam", "sgd")
+#: Columns of the per-member optimizer constants, per solver.
+CONSTANTS = {
+    "adam": ("beta_1", "beta_2", "one_minus_beta_1", "one_minus_beta_2", "epsilon"),
+    "sgd": ("momentum", "nesterov"),
+}
+#: Optimizer slots per trained variable, per solver (Keras' ``momentum``/``velocity``).
+SLOTS = {"adam": 2, "sgd": 1}
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A network made only of dense layers and activations, as steps over its variables.
+
+    Parameters
+    ----------
+    steps : tuple
+        ``("dense", has_bias)`` or ``("act", function)`` in forward order.
+    variables : tuple of int
+        Indexes into the template's trainable variables, in the order the steps use them
+        (each dense layer's kernel, then its bias).
+    output : callable
+        The output activation (applied to the logits for predictions and scores).
+    penalized : tuple of int
+        Positions in ``variables`` of the kernels (the penalties' weights).
+    """
+
+    steps: tuple
+    variables: tuple
+    output: object
+    penalized: tuple
+
+
+def dense_chain(template):
+    """The template's network as a :class:`Chain`, or ``None`` if it is not a plain chain.
+
+    Only dense layers and activations qualify: no batch normalization, dropout, noise,
+    convolution, code penalty, mixed precision or distribution.
+
+    Parameters
+    ----------
+    template : Template
+        A shared architecture template.
+
+    Returns
+    -------
+    chain : Chain or None
+    """
+    spec = template.spec
+    plain = not template.non_trainable and template.activity_l1 == 0
+    if not plain or template.strategy is not None or getattr(spec, "mixed_precision", None):
+        return None
+    index = {id(v): i for i, v in enumerate(template.trainable)}
+    steps, variables, penalized = [], [], []
+    for layer in template.logits_model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if type(layer) is keras.layers.Dense:
+            penalized.append(len(variables))
+            variables.append(index[id(layer.kernel)])
+            if layer.use_bias:
+                variables.append(index[id(layer.bias)])
+            steps.append(("dense", layer.use_bias))
+            if layer.activation is not keras.activations.linear:
+                steps.append(("act", layer.activation))
+        elif type(layer) is keras.layers.Activation:
+            steps.append(("act", layer.activation))
+        else:
+            return None
+    if sorted(variables) != list(range(len(template.trainable))):
+        return None
+    output = template.model.get_layer(OUTPUT_LAYER).activation
+    return Chain(tuple(steps), tuple(variables), output, tuple(penalized))
+
+
+def _per_member(t, like):
+    """Reshape a ``(members,)`` tensor to broadcast against ``like`` (members first)."""
+    return tf.reshape(t, [-1] + [1] * (len(like.shape) - 1))
+
+
+class StackedTrainer:
+    """Compiled epoch and evaluation functions of a population of one chain signature.
+
+    Parameters
+    ----------
+    chain : Chain
+        The networks' layers (any widths: shapes are dynamic).
+    loss : str
+        One of ``losses.LOSSES``.
+    solver : {'adam', 'sgd'}
+        The update rule.
+    dtype : str
+        The networks' dtype.
+    """
+
+    def __init__(self, chain, loss, solver, dtype):
+        self.chain, self.loss, self.solver = chain, loss, solver
+        self.dtype = tf.as_dtype(dtype)
+        n_vars = len(chain.variables)
+        dt, spec = self.dtype, tf.TensorSpec
+        per_member = spec((None,), dt)
+        data = [spec((None, None), dt), spec((None, None), dt), spec((None,), dt)]
+        rows = [spec((None, None), tf.int32), spec((None,), tf.int32)]
+        params = [spec((None,) * self._rank(i), dt) for i in range(n_vars)]
+        slots = [p for p in params for _ in range(SLOTS[solver])]
+        hyper = [per_member] * 3  # alpha, l1, label smoothing
+        self.epoch = compiled(
+            self._epoch_impl,
+            input_signature=[
+                *data,
+                *rows,
+                spec((), tf.int32),  # batch size
+                spec((None,), tf.float32),  # learning rates (Keras keeps them in float32)
+                *hyper,
+                spec((None, None), tf.float64),  # optimizer constants
+                spec((None,), tf.bool),  # active
+                spec((None,), tf.int64),  # optimizer iterations
+                spec((), dt),  # report scale
+                params,
+                slots,
+            ],
+        )
+        self.evaluate = compiled(
+            self._evaluate_impl, input_signature=[*data, *rows, *hyper, params]
+        )
+
+    def _rank(self, i):
+        """Stacked rank of the chain's ``i``-th variable: 3 for kernels, 2 for biases."""
+        return 3 if i in self.chain.penalized else 2
+
+    def logits(self, params, X):
+        """Logits of every member for its rows ``X`` of shape (members, rows, features)."""
+        h, i = X, 0
+        for kind, arg in self.chain.steps:
+            if kind == "act":
+                h = arg(h)
+                continue
+            h = tf.linalg.matmul(h, params[i])
+            i += 1
+            if arg:  # has a bias
+                h = h + params[i][:, None, :]
+                i += 1
+        return h
+
+    def penalty(self, params, alpha, l1):
+        """Each member's ``0.5 * alpha * ||W||^2 + l1 * ||W||_1`` over its kernels."""
+        kernels = [params[i] for i in self.chain.penalized]
+        l2 = tf.add_n([tf.reduce_sum(tf.square(k), axis=[1, 2]) for k in kernels])
+        l1_norm = tf.add_n([tf.reduce_sum(tf.abs(k), axis=[1, 2]) for k in kernels])
+        return 0.5 * alpha * l2 + l1 * l1_norm
+
+    def _loss_parts(self, params, X, Y, sw, pos, counts, smoothing):
+        """Per member: weighted loss sum, weight sum and logits of its rows ``pos``."""
+        valid = tf.range(tf.shape(pos)[1])[None, :] < counts[:, None]
+        w = tf.where(valid, tf.gather(sw, pos), tf.zeros((), self.dtype))
+        z = self.logits(params, tf.gather(X, pos))
+        per_sample = per_sample_loss(self.loss, tf.gather(Y, pos), z, smoothing[:, None, None])
+        return tf.reduce_sum(w * per_sample, axis=1), tf.reduce_sum(w, axis=1), z
+
+    def _epoch_impl(self, X, Y, sw, pos, counts, batch_size, lr, alpha, l1, smoothing,
+                    constants, active, iterations, scale, params, slots):  # fmt: skip
+        width = tf.shape(pos)[1]
+        n_batches = (width + batch_size - 1) // batch_size
+        total = tf.zeros_like(alpha)
+        for b in tf.range(n_batches):
+            lo = b * batch_size
+            hi = tf.minimum(lo + batch_size, width)
+            # rows before a member's count are its epoch's; the rest pad shorter members
+            left = tf.clip_by_value(counts - lo, 0, hi - lo)
+            with tf.GradientTape() as tape:
+                tape.watch(params)
+                loss_sum, sw_sum, _ = self._loss_parts(
+                    params, X, Y, sw, pos[:, lo:hi], left, smoothing
+                )
+                penalty = self.penalty(params, alpha, l1)
+                # members are independent: the sum's gradient is each member's own
+                objective = tf.reduce_sum(tf.math.divide_no_nan(loss_sum + penalty, sw_sum))
+            grads = tape.gradient(objective, params)
+            step = tf.logical_and(active, left > 0)
+            params, slots, iterations = self._update(
+                params, grads, slots, iterations, step, lr, constants
+            )
+            reported = tf.math.divide_no_nan(loss_sum * scale + penalty, sw_sum)
+            total += reported * tf.cast(left, self.dtype)
+        finite = tf.ones_like(active)
+        for p in params:
+            axes = list(range(1, len(p.shape)))
+            finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(p), axis=axes))
+        mean = tf.math.divide_no_nan(total, tf.cast(counts, self.dtype))
+        return mean, params, slots, iterations, finite
+
+    def _update(self, params, grads, slots, iterations, step, lr, constants):
+        """One optimizer step of the members where ``step`` holds; the rest stay as they are."""
+        k = SLOTS[self.solver]
+        new_params, new_slots = [], []
+        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+            state = slots[k * i : k * (i + 1)]
+            rule = self._adam if self.solver == "adam" else self._sgd
+            p2, state2 = rule(p, g, state, iterations, lr, constants)
+            keep = _per_member(step, p)
+            new_params.append(tf.where(keep, p2, p))
+            new_slots.extend(tf.where(keep, s2, s) for s2, s in zip(state2, state, strict=True))
+        return new_params, new_slots, iterations + tf.cast(step, tf.int64)
+
+    @staticmethod
+    def _adam(p, g, state, iterations, lr, constants):
+        """Keras' Adam update (``keras.optimizers.Adam.update_step``), member-wise."""
+        dt = p.dtype
+        c = [_per_member(tf.cast(constants[:, j], dt), p) for j in range(5)]
+        b1, b2, one_minus_b1, one_minus_b2, eps = c
+        local_step = _per_member(tf.cast(iterations + 1, dt), p)
+        lr = _per_member(tf.cast(lr, dt), p)
+        alpha = lr * tf.sqrt(1 - tf.pow(b2, local_step)) / (1 - tf.pow(b1, local_step))
+        m, v = state
+        m = m + (g - m) * one_minus_b1
+        v = v + (tf.square(g) - v) * one_minus_b2
+        return p - (m * alpha) / (tf.sqrt(v) + eps), (m, v)
+
+    @staticmethod
+    def _sgd(p, g, state, iterations, lr, constants):
+        """Keras' SGD update with (Nesterov) momentum, member-wise; momentum 0 is plain SGD."""
+        dt = p.dtype
+        momentum = _per_member(tf.cast(constants[:, 0], dt), p)
+        nesterov = _per_member(constants[:, 1] > 0, p)
+        lr = _per_member(tf.cast(lr, dt), p)
+        (m,) = state
+        m = m * momentum - g * lr
+        return tf.where(nesterov, p + (m * momentum - g * lr), p + m), (m,)
+
+    def _evaluate_impl(self, X, Y, sw, pos, counts, alpha, l1, smoothing, params):
+        loss_sum, sw_sum, z = self._loss_parts(params, X, Y, sw, pos, counts, smoothing)
+        return loss_sum, sw_sum, self.penalty(params, alpha, l1), self.chain.output(z)

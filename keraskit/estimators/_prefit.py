@@ -1,0 +1,101 @@
+"""Fits trained ahead of the call: a fused search's results, adopted by ``fit``.
+
+A fused search (``keraskit.model_selection``) trains many networks together, then lets
+scikit-learn's own search code run as usual: each clone's ``fit`` finds the result trained
+for exactly its class, parameters and data, and takes it instead of training again. The key
+hashes all three, so a fit adopts only what a lone fit of the same call computes (up to
+float rounding); any other call trains as usual. An outcome also carries what the lone fit
+would have raised or warned, which ``fit`` raises or warns in its turn.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import joblib
+
+_offers: dict = {}
+_lock = threading.Lock()
+
+
+@dataclass
+class Outcome:
+    """What one fit of a fused search ended with.
+
+    Parameters
+    ----------
+    state : dict or None
+        The fitted estimator's attributes (``None`` when the fit failed).
+    error : Exception or None
+        What the fit raised.
+    warnings : list of (str, type)
+        Warnings the fit gave, message and category.
+    seconds : float
+        The fit's share of its group's training time.
+    """
+
+    state: dict | None = None
+    error: BaseException | None = None
+    warnings: list = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def fit_key(est, X, y, sample_weight):
+    """Hash of a ``fit`` call: the estimator's class and parameters, and the data."""
+    cls = type(est)
+    params = est.get_params(deep=False)
+    return joblib.hash((cls.__module__, cls.__qualname__, params, X, y, sample_weight))
+
+
+@contextmanager
+def offered(outcomes):
+    """Make ``{fit_key: Outcome}`` available to the fits run inside the block.
+
+    Parameters
+    ----------
+    outcomes : dict
+        Outcomes by :func:`fit_key`.
+    """
+    with _lock:
+        _offers.update(outcomes)
+    try:
+        yield
+    finally:
+        with _lock:
+            for key in outcomes:
+                _offers.pop(key, None)
+
+
+def find(est, X, y, sample_weight):
+    """The outcome offered for this call, or ``None`` (always ``None`` outside a search)."""
+    if not _offers:
+        return None
+    key = fit_key(est, X, y, sample_weight)
+    with _lock:
+        return _offers.get(key)
+
+
+def adopt(est, outcome):
+    """Give ``est`` the outcome's fitted state, warnings and error, as its own fit would.
+
+    Parameters
+    ----------
+    est : BaseKerasEstimator
+        An unfitted estimator whose ``fit`` call matches the outcome.
+    outcome : Outcome
+        The result to take.
+
+    Returns
+    -------
+    est : BaseKerasEstimator
+    """
+    for message, category in outcome.warnings:
+        warnings.warn(message, category, stacklevel=4)
+    if outcome.error is not None:
+        raise copy.copy(outcome.error)
+    vars(est).update(copy.deepcopy(outcome.state))
+    return est
