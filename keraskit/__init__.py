@@ -1,5 +1,6 @@
 """keraskit: scikit-learn estimators made of Keras 3 networks on TensorFlow."""
 
+from . import model_selection
 from ._config import configure, get_config
 from ._io.safe_file import load_estimator as _load_estimator
 from ._version import __version__
@@ -44,6 +45,7 @@ __all__ = [
     "KerasRegressor",
     "MLPClassifier",
     "MLPRegressor",
+    "model_selection",
     "plot_history",
     "__version__",
 ]

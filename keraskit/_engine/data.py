@@ -21,6 +21,29 @@ IN_GRAPH_BYTES = 256 << 20
 CHUNK_BYTES = 32 << 20
 
 
+def reshuffle(order, rng):
+    """``sklearn.utils.shuffle(order, random_state=rng)``, without its input checks.
+
+    The same draws from ``rng`` and the same result (a permutation of ``np.arange`` shuffled
+    by ``rng``, indexing ``order``) at a tenth of the cost, which counts once per epoch of
+    every member of a fused search.
+
+    Parameters
+    ----------
+    order : ndarray of shape (n,)
+        The previous epoch's order.
+    rng : numpy.random.RandomState
+        The fit's random stream.
+
+    Returns
+    -------
+    order : ndarray of shape (n,)
+    """
+    index = np.arange(len(order))
+    rng.shuffle(index)
+    return order[index]
+
+
 def chunk_rows(X):
     """Rows per chunk of ``X`` so that a densified chunk stays near 4 M values."""
     per_row = int(np.prod(X.shape[1:]))

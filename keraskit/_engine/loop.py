@@ -14,9 +14,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import shuffle as sk_shuffle
 
-from .data import TrainingRows, tensor_chunks
+from .data import TrainingRows, reshuffle, tensor_chunks
 from .progress import Reporter
 from .schedules import count_no_improvement, on_plateau, rate_after_epoch
 
@@ -124,7 +123,7 @@ class Loop:
         if self.cfg.shuffle:
             # sklearn reshuffles the previous order (a composition of permutations); doing the
             # same keeps the batches identical to sklearn's for the same random_state
-            self.order = sk_shuffle(self.order, random_state=self.rng)
+            self.order = reshuffle(self.order, self.rng)
         index = self.rows.epoch_index(self.order)
         if self.rows.in_graph:  # the whole epoch in one call
             (chunk,) = self.rows.chunks(index)

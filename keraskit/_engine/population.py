@@ -21,14 +21,13 @@ import numpy as np
 import scipy.sparse as sp
 import tensorflow as tf
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import shuffle as sk_shuffle
 
 from . import cache
-from .data import IN_GRAPH_BYTES
+from .data import IN_GRAPH_BYTES, reshuffle
 from .loop import NON_FINITE_MESSAGE, diverged_message, max_iter_message
-from .schedules import count_no_improvement, on_plateau, rate_after_epoch
-from .stacked import CONSTANTS, FUSED_SOLVERS, SLOTS, dense_chain
 from .losses import report_scale
+from .schedules import count_no_improvement, on_plateau, rate_after_epoch
+from .stacked import FUSED_SOLVERS, SLOTS, dense_chain
 
 
 @dataclass
@@ -163,7 +162,7 @@ class _Member:
     def positions(self):
         """This epoch's rows in order (sklearn reshuffles the previous order)."""
         if self.cfg.shuffle:
-            self.order = sk_shuffle(self.order, random_state=self.plan.rng)
+            self.order = reshuffle(self.order, self.plan.rng)
         return self.rows[self.order]
 
     def stop(self, weights=None):
@@ -189,7 +188,9 @@ class Group:
         self.template = cache.get_template(first.arch)
         self.chain = dense_chain(self.template)
         spec = first.train_spec
-        self.trainer = cache.get_stacked_trainer(self.chain, spec.loss, spec.solver, first.arch.dtype)
+        self.trainer = cache.get_stacked_trainer(
+            self.chain, spec.loss, spec.solver, first.arch.dtype
+        )
         self.np_dtype = np.dtype(first.arch.dtype)
         self.batch_size = first.cfg.batch_size
         self.scale = report_scale(spec.loss, first.arch.n_outputs)
@@ -200,11 +201,13 @@ class Group:
             tf.constant(np.concatenate([s[k] for s in sources]), dt) for k in range(3)
         )
         self.hyper = [
-            tf.constant([getattr(p.cfg, k) for p in plans], dt) for k in ("alpha", "l1", "smoothing")
+            tf.constant([getattr(p.cfg, k) for p in plans], dt)
+            for k in ("alpha", "l1", "smoothing")
         ]
         self.constants = tf.constant([self._constants(p.train_spec) for p in plans], tf.float64)
         self.params = [
-            tf.constant(np.stack([p.weights[0][v] for p in plans]), dt) for v in self.chain.variables
+            tf.constant(np.stack([p.weights[0][v] for p in plans]), dt)
+            for v in self.chain.variables
         ]
         self.slots = [tf.zeros_like(p) for p in self.params for _ in range(SLOTS[spec.solver])]
         self.iterations = tf.zeros((len(plans),), tf.int64)

@@ -28,11 +28,6 @@ from .template import compiled
 
 #: Solvers whose update rule the population trainer carries (Keras' rules, per member).
 FUSED_SOLVERS = ("adam", "sgd")
-#: Columns of the per-member optimizer constants, per solver.
-CONSTANTS = {
-    "adam": ("beta_1", "beta_2", "one_minus_beta_1", "one_minus_beta_2", "epsilon"),
-    "sgd": ("momentum", "nesterov"),
-}
 #: Optimizer slots per trained variable, per solver (Keras' ``momentum``/``velocity``).
 SLOTS = {"adam": 2, "sgd": 1}
 

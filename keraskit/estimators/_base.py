@@ -183,8 +183,9 @@ class BaseKerasEstimator(BaseEstimator):
             if data.X_val is not None:
                 score_fn = self._head.score_fn(self, data.Y_val, data.sw_val)
         cfg = self._fit_config(data.n_train, incremental)
-        return FitPlan(arch, self._train_spec(), weights, progress, data, cfg, score_fn,
-                       callbacks, rng)
+        return FitPlan(
+            arch, self._train_spec(), weights, progress, data, cfg, score_fn, callbacks, rng
+        )
 
     def _network_spec(self, X, Y, first, architecture):
         """The architecture spec of this fit: the subclass's spec in the right precision."""

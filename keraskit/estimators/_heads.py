@@ -17,6 +17,9 @@ class ClassifierHead:
     line up exactly as in ``sklearn.neural_network.MLPClassifier``.
     """
 
+    #: Whether ``fit`` learns from ``y`` (autoencoders ignore it).
+    supervised = True
+
     @staticmethod
     def prepare(est, y, first, incremental=False):
         """Encode ``y``; on the first fit define ``classes_``, else check compatibility.
@@ -126,6 +129,9 @@ class ClassifierHead:
 class RegressorHead:
     """Regression with one or several outputs; ``exp`` output for the Poisson loss."""
 
+    #: Whether ``fit`` learns from ``y`` (autoencoders ignore it).
+    supervised = True
+
     @staticmethod
     def prepare(est, y, first, incremental=False):
         """Check and reshape ``y`` to ``(n_samples, n_outputs)``.
@@ -176,6 +182,9 @@ class RegressorHead:
 
 class ReconstructionHead:
     """Autoencoders: the target is the input itself (flattened), squared error."""
+
+    #: Whether ``fit`` learns from ``y`` (autoencoders ignore it).
+    supervised = False
 
     @staticmethod
     def prepare(est, y, first, incremental=False):

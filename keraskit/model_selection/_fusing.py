@@ -1,0 +1,162 @@
+"""Plan every (candidate, split) fit of a search, train the fusable ones together, offer them.
+
+A member is one fit a search would run: a candidate's parameters on one split's training
+rows. Each is planned by its own estimator (``_plan_fit``: data validation, initial
+weights, validation split, loop settings, from its own random stream), so a member starts
+and runs exactly as the lone fit. Fusable plans (see ``population.fusable``) are trained
+together by the engine; each result becomes an :class:`~keraskit.estimators._prefit.Outcome`
+keyed by the fit call it stands for. scikit-learn's search then runs unchanged, and each of
+its fits adopts its outcome; whatever was not fused simply trains there.
+
+In a pipeline only the final step is a member: the steps before it are fitted here once per
+split and distinct setting of their parameters, and the network is planned on their output,
+which is the data the pipeline's own fit later hands to the network.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import joblib
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.utils.metaestimators import _safe_split
+from sklearn.utils.validation import _check_method_params
+
+from ..estimators._base import BaseKerasEstimator
+from ..estimators._prefit import Outcome, fit_key
+
+
+class _Member:
+    """One fit of the search: the network estimator, its data, its plan and timing."""
+
+    def __init__(self, est, X, y, sample_weight):
+        self.est, self.X, self.y, self.sample_weight = est, X, y, sample_weight
+        self.plan, self.seconds, self.warnings = None, 0.0, []
+
+    def make_plan(self):
+        """Plan the fit as the estimator's own ``fit`` would; ``False`` if it cannot be."""
+        start = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                self.est._validate_params()
+                self.plan = self.est._plan_fit(self.X, self.y, self.sample_weight)
+            except Exception:  # the lone fit meets the same error in the search
+                self.plan = None
+        self.warnings = [(str(w.message), w.category) for w in caught]
+        self.seconds = time.perf_counter() - start
+        return self.plan is not None
+
+    def outcome(self, result):
+        """The adoptable outcome of the member's engine result."""
+        seconds = self.seconds + result.seconds
+        found = self.warnings + result.warnings
+        if result.error is not None:
+            return Outcome(error=result.error, warnings=found, seconds=seconds)
+        self.est._set_fitted(self.plan.arch, result.weights, self.plan.progress, result.n_iter)
+        return Outcome(state=dict(vars(self.est)), warnings=found, seconds=seconds)
+
+
+def _network(est):
+    """``(steps before the network, network)`` of an estimator or a pipeline ending in one."""
+    if isinstance(est, Pipeline) and est.steps:
+        final = est.steps[-1][1]
+        return (est[:-1] if len(est.steps) > 1 else None), final
+    return None, est
+
+
+class _PrefixCache:
+    """The output of a pipeline's steps before the network, once per split and setting."""
+
+    def __init__(self):
+        self.done = {}
+
+    def transform(self, prefix, split, X_train, y_train):
+        if prefix is None:
+            return X_train
+        key = (split, joblib.hash(prefix.get_params(deep=True)))
+        if key not in self.done:
+            self.done[key] = clone(prefix).fit_transform(X_train, y_train)
+        return self.done[key]
+
+
+def _member(base, params, split, data, prefixes):
+    """The member for ``params`` on one split, or ``None`` when it cannot be fused."""
+    est = clone(base).set_params(**clone(params, safe=False))
+    prefix, network = _network(est)
+    if not isinstance(network, BaseKerasEstimator):
+        return None
+    X_train, y_train, sw = data
+    if prefix is not None and sw is not None:
+        return None  # where a pipeline routes sample weights is the pipeline's business
+    try:
+        X_net = prefixes.transform(prefix, split, X_train, y_train)
+    except Exception:  # the search's own fit meets it and applies error_score
+        return None
+    # an autoencoder's fit passes on no y: neither does its plan, nor its key
+    return _Member(network, X_net, y_train if network._head.supervised else None, sw)
+
+
+def _split_data(base, X, y, splits, sample_weight):
+    """Each split's training data, sliced as scikit-learn's ``_fit_and_score`` slices it."""
+    out = []
+    for train, _ in splits:
+        X_train, y_train = _safe_split(base, X, y, train)
+        sw = _check_method_params(X, {"sample_weight": sample_weight}, train)["sample_weight"]
+        out.append((X_train, y_train, sw))
+    return out
+
+
+def prefit(estimator, X, y, candidates, splits, sample_weight=None, budget=None):
+    """Train the fusable fits of ``candidates`` x ``splits`` together.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The search's estimator (a keraskit network or a pipeline ending in one).
+    X, y : array-like
+        The search's data, already made indexable.
+    candidates : list of dict
+        Parameter settings, in the search's order.
+    splits : list of (ndarray, ndarray)
+        Train and test indices.
+    sample_weight : array-like, default=None
+        Sample weights of ``X`` (sliced per split as the search slices them).
+    budget : int, default=None
+        Working memory per group of networks (the engine's default when ``None``).
+
+    Returns
+    -------
+    outcomes : dict
+        ``Outcome`` by fit key, for the fits that were trained.
+    seconds : ndarray of shape (n_candidates, n_splits)
+        Each fused fit's time (planning plus its share of its group's training); 0 where
+        a fit was not fused and trains in the search itself.
+    """
+    # the engine imports TensorFlow: only once there is something to train
+    from .._engine import population
+
+    base = clone(estimator)
+    data = _split_data(base, X, y, splits, sample_weight)
+    prefixes = _PrefixCache()
+    members = {}
+    for i, params in enumerate(candidates):
+        for s in range(len(splits)):
+            m = _member(base, params, s, data[s], prefixes)
+            if m is not None and m.make_plan() and population.fusable(m.plan):
+                members[i, s] = m
+    seconds = np.zeros((len(candidates), len(splits)))
+    if not members:
+        return {}, seconds
+    order = list(members)
+    results = population.train_population([members[k].plan for k in order], budget)
+    outcomes = {}
+    for key, result in zip(order, results, strict=True):
+        m = members[key]
+        outcome = m.outcome(result)
+        outcomes[fit_key(m.est, m.X, m.y, m.sample_weight)] = outcome
+        seconds[key] = outcome.seconds
+    return outcomes, seconds
