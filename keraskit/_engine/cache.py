@@ -82,7 +82,7 @@ def get_trainer(arch_spec, train_spec, distribution=None):
     )
 
 
-def get_stacked_trainer(chain, loss, solver, dtype):
+def get_stacked_trainer(chain, loss, solver, dtype, uses_l1=True):
     """The shared population trainer of a chain signature (any widths, any member count).
 
     Parameters
@@ -95,14 +95,16 @@ def get_stacked_trainer(chain, loss, solver, dtype):
         The update rule.
     dtype : str
         The networks' dtype.
+    uses_l1 : bool, default=True
+        Whether any member has an L1 penalty.
 
     Returns
     -------
     trainer : stacked.StackedTrainer
         Built (and later traced) once per signature.
     """
-    key = (chain.steps, chain.output, chain.penalized, loss, solver, dtype)
-    return _cached(_stacked, key, lambda: StackedTrainer(chain, loss, solver, dtype))
+    key = (chain.steps, chain.output, chain.penalized, loss, solver, dtype, uses_l1)
+    return _cached(_stacked, key, lambda: StackedTrainer(chain, loss, solver, dtype, uses_l1))
 
 
 def cached_counts():

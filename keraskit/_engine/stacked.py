@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from .._networks.specs import OUTPUT_LAYER
+from . import backprop
 from .losses import per_sample_loss
 from .template import compiled
 
@@ -30,6 +31,11 @@ from .template import compiled
 FUSED_SOLVERS = ("adam", "sgd")
 #: Optimizer slots per trained variable, per solver (Keras' ``momentum``/``velocity``).
 SLOTS = {"adam": 2, "sgd": 1}
+#: Per-member optimizer constants, per solver (columns of the ``constants`` argument).
+CONSTANTS = {
+    "adam": ("beta_1", "beta_2", "one_minus_beta_1", "one_minus_beta_2", "epsilon"),
+    "sgd": ("momentum", "nesterov"),
+}
 
 
 @dataclass(frozen=True)
@@ -88,18 +94,14 @@ def dense_chain(template):
             if layer.activation is not keras.activations.linear:
                 steps.append(("act", layer.activation))
         elif type(layer) is keras.layers.Activation:
-            steps.append(("act", layer.activation))
+            if layer.activation is not keras.activations.linear:
+                steps.append(("act", layer.activation))
         else:
             return None
     if sorted(variables) != list(range(len(template.trainable))):
         return None
     output = template.model.get_layer(OUTPUT_LAYER).activation
     return Chain(tuple(steps), tuple(variables), output, tuple(penalized))
-
-
-def _per_member(t, like):
-    """Reshape a ``(members,)`` tensor to broadcast against ``like`` (members first)."""
-    return tf.reshape(t, [-1] + [1] * (len(like.shape) - 1))
 
 
 class StackedTrainer:
@@ -115,10 +117,15 @@ class StackedTrainer:
         The update rule.
     dtype : str
         The networks' dtype.
+    uses_l1 : bool, default=True
+        Whether any member has an L1 penalty (without, its terms are left out).
     """
 
-    def __init__(self, chain, loss, solver, dtype):
+    def __init__(self, chain, loss, solver, dtype, uses_l1=True):
         self.chain, self.loss, self.solver = chain, loss, solver
+        self.uses_l1 = uses_l1
+        manual = backprop.supports(chain.steps, loss)
+        self.layers = backprop.layers_of(chain.steps) if manual else None
         self.dtype = tf.as_dtype(dtype)
         n_vars = len(chain.variables)
         dt, spec = self.dtype, tf.TensorSpec
@@ -127,6 +134,8 @@ class StackedTrainer:
         rows = [spec((None, None), tf.int32), spec((None,), tf.int32)]
         params = [spec((None,) * self._rank(i), dt) for i in range(n_vars)]
         slots = [p for p in params for _ in range(SLOTS[solver])]
+        n_dense = sum(1 for kind, _ in chain.steps if kind == "dense")
+        masks = [spec((None, None), dt)] * (n_dense - 1)  # inputs of dense layers 1, 2, ...
         hyper = [per_member] * 3  # alpha, l1, label smoothing
         self.epoch = compiled(
             self._epoch_impl,
@@ -136,29 +145,38 @@ class StackedTrainer:
                 spec((), tf.int32),  # batch size
                 spec((None,), tf.float32),  # learning rates (Keras keeps them in float32)
                 *hyper,
-                spec((None, None), tf.float64),  # optimizer constants
+                spec((None, len(CONSTANTS[solver])), tf.float64),  # optimizer constants
                 spec((None,), tf.bool),  # active
                 spec((None,), tf.int64),  # optimizer iterations
                 spec((), dt),  # report scale
+                masks,
                 params,
                 slots,
             ],
         )
         self.evaluate = compiled(
-            self._evaluate_impl, input_signature=[*data, *rows, *hyper, params]
+            self._evaluate_impl, input_signature=[*data, *rows, *hyper, masks, params]
         )
 
     def _rank(self, i):
         """Stacked rank of the chain's ``i``-th variable: 3 for kernels, 2 for biases."""
         return 3 if i in self.chain.penalized else 2
 
-    def logits(self, params, X):
-        """Logits of every member for its rows ``X`` of shape (members, rows, features)."""
-        h, i = X, 0
+    def logits(self, params, masks, X):
+        """Logits of every member for its rows ``X`` of shape (members, rows, features).
+
+        ``masks[d]`` multiplies the input of dense layer ``d + 1``: members narrower than
+        the group's widest have their padding units zeroed there, after the activation, so
+        that padding neither reaches the next layer nor receives a gradient (it stays 0).
+        """
+        h, i, dense = X, 0, 0
         for kind, arg in self.chain.steps:
             if kind == "act":
                 h = arg(h)
                 continue
+            if dense:
+                h = h * masks[dense - 1][:, None, :]
+            dense += 1
             h = tf.linalg.matmul(h, params[i])
             i += 1
             if arg:  # has a bias
@@ -170,40 +188,43 @@ class StackedTrainer:
         """Each member's ``0.5 * alpha * ||W||^2 + l1 * ||W||_1`` over its kernels."""
         kernels = [params[i] for i in self.chain.penalized]
         l2 = tf.add_n([tf.reduce_sum(tf.square(k), axis=[1, 2]) for k in kernels])
+        if not self.uses_l1:
+            return 0.5 * alpha * l2
         l1_norm = tf.add_n([tf.reduce_sum(tf.abs(k), axis=[1, 2]) for k in kernels])
         return 0.5 * alpha * l2 + l1 * l1_norm
 
-    def _loss_parts(self, params, X, Y, sw, pos, counts, smoothing):
+    def _penalty_grad(self, alpha, l1):
+        """``kernel -> alpha * kernel + l1 * sign(kernel)``, per member."""
+        a, b = alpha[:, None, None], l1[:, None, None]
+        if not self.uses_l1:
+            return lambda kernel: a * kernel
+        return lambda kernel: a * kernel + b * tf.sign(kernel)
+
+    def _loss_parts(self, params, masks, X, Y, sw, pos, counts, smoothing):
         """Per member: weighted loss sum, weight sum and logits of its rows ``pos``."""
         valid = tf.range(tf.shape(pos)[1])[None, :] < counts[:, None]
         w = tf.where(valid, tf.gather(sw, pos), tf.zeros((), self.dtype))
-        z = self.logits(params, tf.gather(X, pos))
+        z = self.logits(params, masks, tf.gather(X, pos))
         per_sample = per_sample_loss(self.loss, tf.gather(Y, pos), z, smoothing[:, None, None])
         return tf.reduce_sum(w * per_sample, axis=1), tf.reduce_sum(w, axis=1), z
 
     def _epoch_impl(self, X, Y, sw, pos, counts, batch_size, lr, alpha, l1, smoothing,
-                    constants, active, iterations, scale, params, slots):  # fmt: skip
+                    constants, active, iterations, scale, masks, params, slots):  # fmt: skip
         width = tf.shape(pos)[1]
         n_batches = (width + batch_size - 1) // batch_size
         total = tf.zeros_like(alpha)
+        rule = self._rule_constants(lr, constants)  # loop invariants, computed once
         for b in tf.range(n_batches):
             lo = b * batch_size
             hi = tf.minimum(lo + batch_size, width)
             # rows before a member's count are its epoch's; the rest pad shorter members
             left = tf.clip_by_value(counts - lo, 0, hi - lo)
-            with tf.GradientTape() as tape:
-                tape.watch(params)
-                loss_sum, sw_sum, _ = self._loss_parts(
-                    params, X, Y, sw, pos[:, lo:hi], left, smoothing
-                )
-                penalty = self.penalty(params, alpha, l1)
-                # members are independent: the sum's gradient is each member's own
-                objective = tf.reduce_sum(tf.math.divide_no_nan(loss_sum + penalty, sw_sum))
-            grads = tape.gradient(objective, params)
-            step = tf.logical_and(active, left > 0)
-            params, slots, iterations = self._update(
-                params, grads, slots, iterations, step, lr, constants
+            loss_sum, sw_sum, penalty, grads = self._gradients(
+                params, masks, X, Y, sw, pos[:, lo:hi], left, alpha, l1, smoothing
             )
+            step = tf.logical_and(active, left > 0)
+            params, slots = self._update(params, grads, slots, iterations, step, rule)
+            iterations += tf.cast(step, tf.int64)
             reported = tf.math.divide_no_nan(loss_sum * scale + penalty, sw_sum)
             total += reported * tf.cast(left, self.dtype)
         finite = tf.ones_like(active)
@@ -213,44 +234,94 @@ class StackedTrainer:
         mean = tf.math.divide_no_nan(total, tf.cast(counts, self.dtype))
         return mean, params, slots, iterations, finite
 
-    def _update(self, params, grads, slots, iterations, step, lr, constants):
-        """One optimizer step of the members where ``step`` holds; the rest stay as they are."""
+    def _gradients(self, params, masks, X, Y, sw, pos, counts, alpha, l1, smoothing):
+        """Loss parts, penalties and the members' gradients on one batch each.
+
+        The hand-written backpropagation where it applies (``backprop``), else the tape.
+        """
+        penalty = self.penalty(params, alpha, l1)
+        if self.layers is not None:
+            valid = tf.range(tf.shape(pos)[1])[None, :] < counts[:, None]
+            w = tf.where(valid, tf.gather(sw, pos), tf.zeros((), self.dtype))
+            loss_sum, sw_sum, grads = backprop.gradients(
+                self.layers, self.loss, params, masks, tf.gather(X, pos), tf.gather(Y, pos),
+                w, smoothing, self._penalty_grad(alpha, l1),
+            )  # fmt: skip
+            return loss_sum, sw_sum, penalty, grads
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            loss_sum, sw_sum, _ = self._loss_parts(params, masks, X, Y, sw, pos, counts, smoothing)
+            penalty = self.penalty(params, alpha, l1)
+            # members are independent: the sum's gradient is each member's own
+            objective = tf.reduce_sum(tf.math.divide_no_nan(loss_sum + penalty, sw_sum))
+        return loss_sum, sw_sum, penalty, tape.gradient(objective, params)
+
+    def _rule_constants(self, lr, constants):
+        """The update rule's per-member constants in the networks' dtype.
+
+        Returns ``(vectors, by_rank)``: ``(members,)`` vectors, and for each stacked rank
+        the same reshaped to broadcast against a variable of that rank.
+        """
+        dt = self.dtype
+        n_constants = len(CONSTANTS[self.solver])
+        vectors = [tf.cast(lr, dt)] + [tf.cast(constants[:, j], dt) for j in range(n_constants)]
+        if self.solver == "sgd":
+            vectors[2] = constants[:, 1] > 0  # Nesterov's flag stays boolean
+        by_rank = {r: [tf.reshape(v, [-1] + [1] * (r - 1)) for v in vectors] for r in (2, 3)}
+        return vectors, by_rank
+
+    def _update(self, params, grads, slots, iterations, step, rule):
+        """One optimizer step of the members where ``step`` holds; the rest stay as they are.
+
+        Adam's members that do not step get zero rates (``m + (g - m) * 0`` is ``m``, and
+        ``p - 0`` is ``p``, exactly), which spares three selections per variable; SGD's
+        momentum decays even without a gradient, so its members are selected.
+        """
+        vectors, by_rank = rule
         k = SLOTS[self.solver]
+        if self.solver == "adam":
+            per_step = self._adam_rates(vectors, iterations, step)
+        else:
+            per_step = {r: [tf.reshape(step, [-1] + [1] * (r - 1))] for r in (2, 3)}
         new_params, new_slots = [], []
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            state = slots[k * i : k * (i + 1)]
-            rule = self._adam if self.solver == "adam" else self._sgd
-            p2, state2 = rule(p, g, state, iterations, lr, constants)
-            keep = _per_member(step, p)
-            new_params.append(tf.where(keep, p2, p))
-            new_slots.extend(tf.where(keep, s2, s) for s2, s in zip(state2, state, strict=True))
-        return new_params, new_slots, iterations + tf.cast(step, tf.int64)
+            r = len(p.shape)
+            rule_fn = self._adam if self.solver == "adam" else self._sgd
+            p, state = rule_fn(p, g, slots[k * i : k * (i + 1)], by_rank[r], per_step[r])
+            new_params.append(p)
+            new_slots.extend(state)
+        return new_params, new_slots
+
+    def _adam_rates(self, vectors, iterations, step):
+        """Per rank: Keras' step size and moment rates, zero for members that do not step."""
+        # Keras: alpha = lr * sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t), t = iterations + 1
+        lr, b1, b2, one_minus_b1, one_minus_b2 = vectors[:5]
+        local_step = tf.cast(iterations + 1, self.dtype)
+        alpha = lr * tf.sqrt(1 - tf.pow(b2, local_step)) / (1 - tf.pow(b1, local_step))
+        on = tf.cast(step, self.dtype)
+        rates = [alpha * on, one_minus_b1 * on, one_minus_b2 * on]
+        return {r: [tf.reshape(v, [-1] + [1] * (r - 1)) for v in rates] for r in (2, 3)}
 
     @staticmethod
-    def _adam(p, g, state, iterations, lr, constants):
+    def _adam(p, g, state, constants, per_step):
         """Keras' Adam update (``keras.optimizers.Adam.update_step``), member-wise."""
-        dt = p.dtype
-        c = [_per_member(tf.cast(constants[:, j], dt), p) for j in range(5)]
-        b1, b2, one_minus_b1, one_minus_b2, eps = c
-        local_step = _per_member(tf.cast(iterations + 1, dt), p)
-        lr = _per_member(tf.cast(lr, dt), p)
-        alpha = lr * tf.sqrt(1 - tf.pow(b2, local_step)) / (1 - tf.pow(b1, local_step))
+        eps = constants[5]
+        alpha, one_minus_b1, one_minus_b2 = per_step
         m, v = state
         m = m + (g - m) * one_minus_b1
         v = v + (tf.square(g) - v) * one_minus_b2
         return p - (m * alpha) / (tf.sqrt(v) + eps), (m, v)
 
     @staticmethod
-    def _sgd(p, g, state, iterations, lr, constants):
+    def _sgd(p, g, state, constants, per_step):
         """Keras' SGD update with (Nesterov) momentum, member-wise; momentum 0 is plain SGD."""
-        dt = p.dtype
-        momentum = _per_member(tf.cast(constants[:, 0], dt), p)
-        nesterov = _per_member(constants[:, 1] > 0, p)
-        lr = _per_member(tf.cast(lr, dt), p)
+        lr, momentum, nesterov = constants
+        (step,) = per_step
         (m,) = state
-        m = m * momentum - g * lr
-        return tf.where(nesterov, p + (m * momentum - g * lr), p + m), (m,)
+        m2 = m * momentum - g * lr
+        p2 = tf.where(nesterov, p + (m2 * momentum - g * lr), p + m2)
+        return tf.where(step, p2, p), (tf.where(step, m2, m),)
 
-    def _evaluate_impl(self, X, Y, sw, pos, counts, alpha, l1, smoothing, params):
-        loss_sum, sw_sum, z = self._loss_parts(params, X, Y, sw, pos, counts, smoothing)
+    def _evaluate_impl(self, X, Y, sw, pos, counts, alpha, l1, smoothing, masks, params):
+        loss_sum, sw_sum, z = self._loss_parts(params, masks, X, Y, sw, pos, counts, smoothing)
         return loss_sum, sw_sum, self.penalty(params, alpha, l1), self.chain.output(z)

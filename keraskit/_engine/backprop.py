@@ -1,0 +1,139 @@
+"""Hand-written backpropagation of stacked dense chains, for the common activations and losses.
+
+A step of a stacked population is dominated by how many operations it runs, not by their
+size: the gradient graph ``GradientTape`` builds for a chain carries shape bookkeeping
+(broadcast-gradient arguments, reshapes, reductions) around every operation. For
+scikit-learn's activations and the three common losses, the gradients are short formulas
+(scikit-learn's own backpropagation), written here over the members axis with the same
+elementary operations TensorFlow's gradients use (``ReluGrad``, ``TanhGrad``,
+``SigmoidGrad``, ``LogSoftmax``'s gradient), so results agree with the tape's to rounding.
+Other activations and losses keep the tape (``StackedTrainer`` decides).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+#: Activations (Keras names) and TensorFlow's formulas for their derivative from their output.
+ACTIVATIONS = {"relu": tf.nn.relu, "tanh": tf.nn.tanh, "sigmoid": tf.nn.sigmoid}
+DERIVATIVES = {
+    "relu": lambda h: tf.cast(h > 0, h.dtype),
+    "tanh": lambda h: 1 - h * h,
+    "sigmoid": lambda h: h * (1 - h),
+}
+#: Losses whose gradient with respect to the logits is written here.
+LOSSES = ("log_loss", "binary_log_loss", "squared_error")
+
+
+def activation_name(fn):
+    """The name in :data:`ACTIVATIONS` of a Keras activation function, or ``None``."""
+    for name in ACTIVATIONS:
+        if fn is keras.activations.get(name):
+            return name
+    return None
+
+
+def supports(steps, loss):
+    """Whether a chain's steps (``("dense", has_bias)``/``("act", fn)``) and loss qualify.
+
+    Every dense layer may be followed by at most one activation, one of
+    :data:`ACTIVATIONS`.
+    """
+    if loss not in LOSSES:
+        return False
+    previous = None
+    for kind, arg in steps:
+        if kind == "act" and (previous != "dense" or activation_name(arg) is None):
+            return False
+        previous = kind
+    return True
+
+
+def layers_of(steps):
+    """``[(has_bias, activation name or None)]`` per dense layer of a supported chain."""
+    layers = []
+    for kind, arg in steps:
+        if kind == "dense":
+            layers.append([arg, None])
+        else:
+            layers[-1][1] = activation_name(arg)
+    return [tuple(layer) for layer in layers]
+
+
+def loss_and_delta(loss, Y, z, smoothing):
+    """Per-sample loss and its gradient with respect to the logits ``z`` (members first)."""
+    if loss == "log_loss":
+        k = tf.cast(tf.shape(Y)[-1], Y.dtype)
+        s = smoothing[:, None, None]
+        Y = Y * (1 - s) + s / k
+        logp = tf.nn.log_softmax(z)
+        per_sample = -tf.reduce_sum(Y * logp, axis=-1)
+        return per_sample, tf.exp(logp) * tf.reduce_sum(Y, axis=-1, keepdims=True) - Y
+    if loss == "binary_log_loss":
+        s = smoothing[:, None, None]
+        Y = Y * (1 - s) + s / 2
+        per_sample = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(Y, z), axis=-1)
+        return per_sample, tf.nn.sigmoid(z) - Y
+    diff = z - Y  # squared_error
+    return 0.5 * tf.reduce_sum(tf.square(diff), axis=-1), diff
+
+
+def gradients(layers, loss, params, masks, X, Y, w, smoothing, penalty_grad):
+    """Per member: weighted loss sum, weight sum and the objective's gradients.
+
+    The objective is ``(sum(w * loss) + penalty) / sum(w)`` per member, as in ``Trainer``.
+
+    Parameters
+    ----------
+    layers : list of (bool, str or None)
+        From :func:`layers_of`.
+    loss : str
+        One of :data:`LOSSES`.
+    params, masks : list of tf.Tensor
+        Stacked weights (chain order) and dense-input masks.
+    X, Y : tf.Tensor of shape (members, batch, ...)
+        Each member's batch.
+    w : tf.Tensor of shape (members, batch)
+        Sample weights (0 on padding rows).
+    smoothing : tf.Tensor of shape (members,)
+        Label smoothing.
+    penalty_grad : callable
+        ``kernel -> gradient of the penalty`` (members first).
+
+    Returns
+    -------
+    loss_sum, sw_sum : tf.Tensor of shape (members,)
+    grads : list of tf.Tensor
+        In the order of ``params``.
+    """
+    inputs, h, i = [], X, 0
+    for d, (has_bias, act) in enumerate(layers):
+        if d:
+            h = h * masks[d - 1][:, None, :]
+        inputs.append(h)
+        h = tf.linalg.matmul(h, params[i])
+        if has_bias:
+            h = h + params[i + 1][:, None, :]
+        i += 1 + has_bias
+        if act is not None:
+            h = ACTIVATIONS[act](h)
+    per_sample, dz = loss_and_delta(loss, Y, h, smoothing)
+    sw_sum = tf.reduce_sum(w, axis=1)
+    scale = tf.math.divide_no_nan(tf.ones_like(sw_sum), sw_sum)
+    delta = dz * (w * scale[:, None])[:, :, None]
+    grads = [None] * len(params)
+    for d in reversed(range(len(layers))):
+        has_bias = layers[d][0]
+        i -= 1 + has_bias
+        kernel = params[i]
+        data_grad = tf.linalg.matmul(inputs[d], delta, transpose_a=True)
+        grads[i] = data_grad + penalty_grad(kernel) * scale[:, None, None]
+        if has_bias:
+            grads[i + 1] = tf.reduce_sum(delta, axis=1)
+        if d:
+            delta = tf.linalg.matmul(delta, kernel, transpose_b=True)
+            act = layers[d - 1][1]
+            if act is not None:  # the masked input equals the activation on real units
+                delta = delta * DERIVATIVES[act](inputs[d])
+    return tf.reduce_sum(w * per_sample, axis=1), sw_sum, grads
