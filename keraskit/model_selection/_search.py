@@ -17,6 +17,7 @@ from sklearn import get_config
 from sklearn import model_selection as sk_model_selection
 from sklearn.base import is_classifier
 from sklearn.model_selection import check_cv
+from sklearn.utils import get_tags
 from sklearn.utils.validation import indexable
 
 from ..estimators._prefit import offered
@@ -84,18 +85,30 @@ class _FusedSearchMixin:
         self._add_fused_times()
         return self
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # scikit-learn's searches leave this tag at False, which asks a multi-output
+        # network for a warning that it rightly does not give
+        tags.target_tags.multi_output = get_tags(self.estimator).target_tags.multi_output
+        return tags
+
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+        if not self.fuse:
+            return self._parent_run_search(evaluate_candidates, callback_ctx)
+
         def fused(candidate_params, cv=None, *args, **kwargs):
             candidate_params = list(candidate_params)
             outcomes = self._prefit(candidate_params, cv or self._cv_checked())
             with offered(outcomes):
                 return evaluate_candidates(candidate_params, cv, *args, **kwargs)
 
+        return self._parent_run_search(fused, callback_ctx)
+
+    def _parent_run_search(self, evaluate_candidates, callback_ctx):
         # scikit-learn >= 1.9 passes its callback context on; earlier versions have none
         if "callback_ctx" in signature(super()._run_search).parameters:
-            super()._run_search(fused, callback_ctx=callback_ctx)
-        else:
-            super()._run_search(fused)
+            return super()._run_search(evaluate_candidates, callback_ctx=callback_ctx)
+        return super()._run_search(evaluate_candidates)
 
     def _cv_checked(self):
         """The splitter scikit-learn's ``fit`` checked (re-checked on versions without it)."""
