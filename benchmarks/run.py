@@ -18,7 +18,13 @@ sections follow the performance issue's targets:
    first against later small CNN fits of one shape (compiled-function reuse);
 7. a grid search of 24 candidates x 3 folds over ``MLPClassifier`` on digits;
 8. the same grid search with ``n_jobs=2`` (joblib's loky processes) against ``n_jobs=1``,
-   once the worker processes are up, and what starting them costs.
+   once the worker processes are up, and what starting them costs;
+9. the fused search: ``keraskit.model_selection.GridSearchCV`` over 24 candidates x 3 folds
+   (``hidden_layer_sizes`` (16,), (32,), (64,); ``alpha`` 1e-4..1e-1; ``learning_rate_init``
+   1e-3, 1e-2; ``max_iter=50``) against scikit-learn's ``GridSearchCV`` over scikit-learn's
+   MLP and over keraskit's (every network trained alone), first run (traces; TensorFlow is
+   imported and started before any timing) and again; and a 5-fold ``cross_validate`` of
+   one MLP against scikit-learn's (five lone keraskit fits).
 
 scikeras is measured when installed (``pip install keraskit[bench]``). ``--quick`` shrinks
 every section (smoke test of the script; the figures are then not the targets').
@@ -478,6 +484,53 @@ def grid_search_jobs(quick):
     return out
 
 
+def _fused_grid():
+    """The grid of section 9 (the fused-search issue's)."""
+    return {
+        "hidden_layer_sizes": [(16,), (32,), (64,)],
+        "alpha": [1e-4, 1e-3, 1e-2, 1e-1],
+        "learning_rate_init": [1e-3, 1e-2],
+    }
+
+
+def _timed_search(cls, est, grid, X, y):
+    start = time.perf_counter()
+    search = cls(est, grid, cv=3, n_jobs=1, refit=False).fit(X, y)
+    return time.perf_counter() - start, search.cv_results_
+
+
+def fused_search(quick):
+    """Section 9: the fused search and cross-validation against lone fits and sklearn."""
+    from sklearn import model_selection as sk
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    import keraskit
+    from keraskit import model_selection as kms
+
+    X, y = _digits()
+    grid = _fused_grid() if not quick else {"alpha": [1e-4, 1e-2]}
+    base = dict(max_iter=5 if quick else 50, random_state=0)
+    keraskit.MLPClassifier(max_iter=1).fit(X[:50], y[:50])  # TensorFlow imported and started
+    out = {}
+    sk_times = [_timed_search(sk.GridSearchCV, SkMLP(**base), grid, X, y)[0] for _ in range(2)]
+    out["sklearn"] = min(sk_times)
+    est = keraskit.MLPClassifier(**base)
+    out["fused first"], fused = _timed_search(kms.GridSearchCV, est, grid, X, y)
+    out["fused again"], _ = _timed_search(kms.GridSearchCV, est, grid, X, y)
+    out["lone"], lone = _timed_search(sk.GridSearchCV, est, grid, X, y)
+    diff = np.abs(fused["mean_test_score"] - lone["mean_test_score"])
+    out["max score difference"] = float(diff.max())
+    out["same ranks"] = bool((fused["rank_test_score"] == lone["rank_test_score"]).all())
+    cv_times = {}
+    for name, fn in (("lone", sk.cross_validate), ("fused", kms.cross_validate)):
+        fn(est, X, y, cv=5)  # traced
+        start = time.perf_counter()
+        fn(est, X, y, cv=5)
+        cv_times[name] = time.perf_counter() - start
+    out["cross_validate"] = cv_times
+    return out
+
+
 SECTIONS = {
     "seed": seed_and_latency,
     "small": small_fit,
@@ -487,6 +540,7 @@ SECTIONS = {
     "cnn": cnn,
     "grid": grid_search,
     "grid_jobs": grid_search_jobs,
+    "fused": fused_search,
 }
 
 
@@ -681,7 +735,34 @@ def build_table(r):
             keraskit=jobs_cell(j["keraskit"]),
         )
     )
+    rows.extend(_fused_rows(r["fused"]))
     return rows
+
+
+def _fused_rows(fz):
+    """Section 9's rows."""
+    base = fz["sklearn"]
+    cv = fz["cross_validate"]
+    same = "same ranks" if fz["same ranks"] else "RANKS DIFFER"
+    return [
+        _row(
+            "9. fused grid search 24x3 (max_iter=50), wall time",
+            "<= 0.3x first, <= 0.15x again",
+            sklearn="1.00x",
+            keraskit=f"fused {_ratio(fz['fused first'], base)} first, "
+            f"{_ratio(fz['fused again'], base)} again; lone fits {_ratio(fz['lone'], base)}",
+        ),
+        _row(
+            "9. fused vs lone fits: mean_test_score",
+            "equal",
+            keraskit=f"max abs diff {fz['max score difference']:.1e}, {same}",
+        ),
+        _row(
+            "9. 5-fold cross_validate, fused vs 5 lone fits",
+            "<= 0.4x",
+            keraskit=_ratio(cv["fused"], cv["lone"]),
+        ),
+    ]
 
 
 def print_table(rows, breakdown, reference):

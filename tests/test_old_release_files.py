@@ -28,7 +28,14 @@ def _check_outputs(est, name):
         if key not in EXPECTED:
             continue
         arg = est.transform(X) if method == "inverse_transform" else X
-        np.testing.assert_array_equal(getattr(est, method)(arg), EXPECTED[key], err_msg=key)
+        got, expected = getattr(est, method)(arg), EXPECTED[key]
+        if method == "predict" and not np.issubdtype(expected.dtype, np.floating):
+            np.testing.assert_array_equal(got, expected, err_msg=key)
+        else:
+            # the same weights give the same outputs up to the last bits of float32: a
+            # convolution's kernels differ by CPU instruction set (the fixtures were made on
+            # another machine), which moves float32 results by an ulp or two
+            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6, err_msg=key)
         checked += 1
     assert checked >= 1
 
