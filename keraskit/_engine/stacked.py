@@ -25,7 +25,6 @@ import tensorflow as tf
 from .._networks.specs import OUTPUT_LAYER
 from . import backprop
 from .losses import per_sample_loss
-from .template import compiled
 
 #: Solvers whose update rule the population trainer carries (Keras' rules, per member).
 FUSED_SOLVERS = ("adam", "sgd")
@@ -104,6 +103,17 @@ def dense_chain(template):
     return Chain(tuple(steps), tuple(variables), output, tuple(penalized))
 
 
+def compiled_plain(fn, input_signature):
+    """``template.compiled`` without autograph: the functions here are written for the graph.
+
+    Autograph converts a function's source on its first trace (most of a second for these,
+    paid by the first search of a process); plain graph code needs none of it.
+    """
+    function = tf.function(fn, input_signature=input_signature, autograph=False)
+    function._omit_frequent_tracing_warning = True  # as in template.compiled
+    return function
+
+
 class StackedTrainer:
     """Compiled epoch and evaluation functions of a population of one chain signature.
 
@@ -137,7 +147,7 @@ class StackedTrainer:
         n_dense = sum(1 for kind, _ in chain.steps if kind == "dense")
         masks = [spec((None, None), dt)] * (n_dense - 1)  # inputs of dense layers 1, 2, ...
         hyper = [per_member] * 3  # alpha, l1, label smoothing
-        self.epoch = compiled(
+        self.epoch = compiled_plain(
             self._epoch_impl,
             input_signature=[
                 *data,
@@ -154,7 +164,7 @@ class StackedTrainer:
                 slots,
             ],
         )
-        self.evaluate = compiled(
+        self.evaluate = compiled_plain(
             self._evaluate_impl, input_signature=[*data, *rows, *hyper, masks, params]
         )
 
@@ -212,9 +222,9 @@ class StackedTrainer:
                     constants, active, iterations, scale, masks, params, slots):  # fmt: skip
         width = tf.shape(pos)[1]
         n_batches = (width + batch_size - 1) // batch_size
-        total = tf.zeros_like(alpha)
         rule = self._rule_constants(lr, constants)  # loop invariants, computed once
-        for b in tf.range(n_batches):
+
+        def step(b, total, params, slots, iterations):
             lo = b * batch_size
             hi = tf.minimum(lo + batch_size, width)
             # rows before a member's count are its epoch's; the rest pad shorter members
@@ -222,11 +232,18 @@ class StackedTrainer:
             loss_sum, sw_sum, penalty, grads = self._gradients(
                 params, masks, X, Y, sw, pos[:, lo:hi], left, alpha, l1, smoothing
             )
-            step = tf.logical_and(active, left > 0)
-            params, slots = self._update(params, grads, slots, iterations, step, rule)
-            iterations += tf.cast(step, tf.int64)
+            stepping = tf.logical_and(active, left > 0)
+            params, slots = self._update(params, grads, slots, iterations, stepping, rule)
             reported = tf.math.divide_no_nan(loss_sum * scale + penalty, sw_sum)
             total += reported * tf.cast(left, self.dtype)
+            return b + 1, total, params, slots, iterations + tf.cast(stepping, tf.int64)
+
+        # an explicit loop (no autograph): tracing converts no source code
+        _, total, params, slots, iterations = tf.while_loop(
+            lambda b, *_: b < n_batches,
+            step,
+            (tf.constant(0), tf.zeros_like(alpha), params, slots, iterations),
+        )
         finite = tf.ones_like(active)
         for p in params:
             axes = list(range(1, len(p.shape)))
