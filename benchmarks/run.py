@@ -493,9 +493,14 @@ def _fused_grid():
     }
 
 
-def _timed_search(cls, est, grid, X, y):
+def _n_iter(est, X, y):
+    """A scorer reporting a fitted network's epochs (to compare every member's)."""
+    return est.n_iter_
+
+
+def _timed_search(cls, est, grid, X, y, scoring=None):
     start = time.perf_counter()
-    search = cls(est, grid, cv=3, n_jobs=1, refit=False).fit(X, y)
+    search = cls(est, grid, cv=3, n_jobs=1, refit=False, scoring=scoring).fit(X, y)
     return time.perf_counter() - start, search.cv_results_
 
 
@@ -515,12 +520,18 @@ def fused_search(quick):
     sk_times = [_timed_search(sk.GridSearchCV, SkMLP(**base), grid, X, y)[0] for _ in range(2)]
     out["sklearn"] = min(sk_times)
     est = keraskit.MLPClassifier(**base)
-    out["fused first"], fused = _timed_search(kms.GridSearchCV, est, grid, X, y)
-    out["fused again"], _ = _timed_search(kms.GridSearchCV, est, grid, X, y)
-    out["lone"], lone = _timed_search(sk.GridSearchCV, est, grid, X, y)
+    scoring = {"score": "accuracy", "n_iter": _n_iter}
+    out["fused first"], fused = _timed_search(kms.GridSearchCV, est, grid, X, y, scoring)
+    out["fused again"], _ = _timed_search(kms.GridSearchCV, est, grid, X, y, scoring)
+    out["lone"], lone = _timed_search(sk.GridSearchCV, est, grid, X, y, scoring)
     diff = np.abs(fused["mean_test_score"] - lone["mean_test_score"])
     out["max score difference"] = float(diff.max())
     out["same ranks"] = bool((fused["rank_test_score"] == lone["rank_test_score"]).all())
+    best = [int(np.argmax(r["mean_test_score"])) for r in (fused, lone)]
+    out["same best"] = best[0] == best[1]
+    splits = [f"split{i}_test_n_iter" for i in range(3)]
+    same = [np.sum(fused[k] == lone[k]) for k in splits]
+    out["n_iter equal"] = f"{int(sum(same))}/{3 * len(lone['params'])}"
     cv_times = {}
     for name, fn in (("lone", sk.cross_validate), ("fused", kms.cross_validate)):
         fn(est, X, y, cv=5)  # traced
@@ -743,7 +754,8 @@ def _fused_rows(fz):
     """Section 9's rows."""
     base = fz["sklearn"]
     cv = fz["cross_validate"]
-    same = "same ranks" if fz["same ranks"] else "RANKS DIFFER"
+    same = "same ranks" if fz["same ranks"] else "ranks differ"
+    same += ", same best" if fz["same best"] else ", BEST DIFFERS"
     return [
         _row(
             "9. fused grid search 24x3 (max_iter=50), wall time",
@@ -755,7 +767,8 @@ def _fused_rows(fz):
         _row(
             "9. fused vs lone fits: mean_test_score",
             "equal",
-            keraskit=f"max abs diff {fz['max score difference']:.1e}, {same}",
+            keraskit=f"max abs diff {fz['max score difference']:.1e} (float32), {same}, "
+            f"n_iter_ equal {fz['n_iter equal']}",
         ),
         _row(
             "9. 5-fold cross_validate, fused vs 5 lone fits",

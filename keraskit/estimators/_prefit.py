@@ -44,11 +44,31 @@ class Outcome:
     seconds: float = 0.0
 
 
-def fit_key(est, X, y, sample_weight):
-    """Hash of a ``fit`` call: the estimator's class and parameters, and the data."""
+def data_key(X, y, sample_weight):
+    """Hash of the data of a ``fit`` call (computed once for many calls on the same data)."""
+    return joblib.hash((X, y, sample_weight))
+
+
+def fit_key(est, X, y, sample_weight, data=None):
+    """Hash of a ``fit`` call: the estimator's class and parameters, and the data.
+
+    Parameters
+    ----------
+    est : estimator
+        The estimator whose ``fit`` is called.
+    X, y, sample_weight : object
+        The call's arguments.
+    data : str, default=None
+        ``data_key(X, y, sample_weight)`` when already known.
+
+    Returns
+    -------
+    key : str
+    """
     cls = type(est)
     params = est.get_params(deep=False)
-    return joblib.hash((cls.__module__, cls.__qualname__, params, X, y, sample_weight))
+    data = data_key(X, y, sample_weight) if data is None else data
+    return joblib.hash((cls.__module__, cls.__qualname__, params, data))
 
 
 @contextmanager

@@ -26,7 +26,7 @@ from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.validation import _check_method_params
 
 from ..estimators._base import BaseKerasEstimator
-from ..estimators._prefit import Outcome, fit_key
+from ..estimators._prefit import Outcome, data_key, fit_key
 
 
 class _Member:
@@ -153,10 +153,13 @@ def prefit(estimator, X, y, candidates, splits, sample_weight=None, budget=None)
         return {}, seconds
     order = list(members)
     results = population.train_population([members[k].plan for k in order], budget)
-    outcomes = {}
+    outcomes, data_keys = {}, {}
     for key, result in zip(order, results, strict=True):
         m = members[key]
         outcome = m.outcome(result)
-        outcomes[fit_key(m.est, m.X, m.y, m.sample_weight)] = outcome
+        ids = (id(m.X), id(m.y), id(m.sample_weight))  # the members of a split share data
+        if ids not in data_keys:
+            data_keys[ids] = data_key(m.X, m.y, m.sample_weight)
+        outcomes[fit_key(m.est, m.X, m.y, m.sample_weight, data_keys[ids])] = outcome
         seconds[key] = outcome.seconds
     return outcomes, seconds
