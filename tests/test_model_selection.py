@@ -201,3 +201,28 @@ def test_autoencoder_search_equals_sklearns():
     fused, plain = both("GridSearchCV", est, {"alpha": [1e-4, 1e-1]}, X, None, cv=3)
     assert_same_results(fused, plain)
     assert fused.n_fused_fits_ == 6
+
+
+def test_splitters_and_random_states_that_change_between_calls(digits):
+    X, y = digits
+    est = MLPClassifier((4,), max_iter=3, random_state=np.random.RandomState(0))
+    grid = {"alpha": [1e-4, 1e-2]}
+    fused, plain = both("GridSearchCV", est, grid, X, y, cv=2)
+    assert_same_results(fused, plain)
+    assert fused.n_fused_fits_ == 4  # keyed before planning advanced the RandomState
+    shuffled = sk.ShuffleSplit(n_splits=2, test_size=0.3)  # random_state=None
+    search = kms.GridSearchCV(est.set_params(random_state=0), grid, cv=shuffled).fit(X, y)
+    assert search.n_fused_fits_ == 4  # the splits trained on are the splits scored
+
+
+def test_a_fit_whose_parameters_cannot_be_hashed_trains_alone(digits):
+    from keras.callbacks import LambdaCallback
+
+    X, y = digits
+    seen = []
+    callback = LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch))
+    grid = {"callbacks": [None, [callback]]}
+    est = MLPClassifier((4,), max_iter=2, random_state=0)
+    search = kms.GridSearchCV(est, grid, cv=2, refit=False).fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.n_fused_fits_ == 2 and seen  # the callback's fits ran alone, with it

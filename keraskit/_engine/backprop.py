@@ -79,7 +79,23 @@ def loss_and_delta(loss, Y, z, smoothing):
     return 0.5 * tf.reduce_sum(tf.square(diff), axis=-1), diff
 
 
-def gradients(layers, loss, params, masks, X, Y, w, smoothing, penalty_grad):
+def _forward(layers, params, masks, X):
+    """Each dense layer's (masked) input, and the logits."""
+    inputs, h, i = [], X, 0
+    for d, (has_bias, act) in enumerate(layers):
+        if d:
+            h = h * masks[d - 1][:, None, :]
+        inputs.append(h)
+        h = tf.linalg.matmul(h, params[i])
+        if has_bias:
+            h = h + params[i + 1][:, None, :]
+        i += 1 + has_bias
+        if act is not None:
+            h = ACTIVATIONS[act](h)
+    return inputs, h
+
+
+def gradients(layers, loss, params, masks, X, Y, w, valid, smoothing, penalty_grad):
     """Per member: weighted loss sum, weight sum and the objective's gradients.
 
     The objective is ``(sum(w * loss) + penalty) / sum(w)`` per member, as in ``Trainer``.
@@ -96,6 +112,8 @@ def gradients(layers, loss, params, masks, X, Y, w, smoothing, penalty_grad):
         Each member's batch.
     w : tf.Tensor of shape (members, batch)
         Sample weights (0 on padding rows).
+    valid : tf.Tensor of shape (members, batch)
+        Which rows are the member's own (the rest pad its batch and never count).
     smoothing : tf.Tensor of shape (members,)
         Label smoothing.
     penalty_grad : callable
@@ -107,22 +125,14 @@ def gradients(layers, loss, params, masks, X, Y, w, smoothing, penalty_grad):
     grads : list of tf.Tensor
         In the order of ``params``.
     """
-    inputs, h, i = [], X, 0
-    for d, (has_bias, act) in enumerate(layers):
-        if d:
-            h = h * masks[d - 1][:, None, :]
-        inputs.append(h)
-        h = tf.linalg.matmul(h, params[i])
-        if has_bias:
-            h = h + params[i + 1][:, None, :]
-        i += 1 + has_bias
-        if act is not None:
-            h = ACTIVATIONS[act](h)
-    per_sample, dz = loss_and_delta(loss, Y, h, smoothing)
+    inputs, z = _forward(layers, params, masks, X)
+    per_sample, dz = loss_and_delta(loss, Y, z, smoothing)
+    zero = tf.zeros((), z.dtype)
     sw_sum = tf.reduce_sum(w, axis=1)
     scale = tf.math.divide_no_nan(tf.ones_like(sw_sum), sw_sum)
-    delta = dz * (w * scale[:, None])[:, :, None]
+    delta = tf.where(valid[:, :, None], dz * (w * scale[:, None])[:, :, None], zero)
     grads = [None] * len(params)
+    i = len(params)
     for d in reversed(range(len(layers))):
         has_bias = layers[d][0]
         i -= 1 + has_bias
@@ -136,4 +146,5 @@ def gradients(layers, loss, params, masks, X, Y, w, smoothing, penalty_grad):
             act = layers[d - 1][1]
             if act is not None:  # the masked input equals the activation on real units
                 delta = delta * DERIVATIVES[act](inputs[d])
-    return tf.reduce_sum(w * per_sample, axis=1), sw_sum, grads
+    loss_sum = tf.reduce_sum(tf.where(valid, w * per_sample, zero), axis=1)
+    return loss_sum, sw_sum, grads

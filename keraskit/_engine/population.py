@@ -76,6 +76,8 @@ def fusable(plan):
     cfg, data = plan.cfg, plan.data
     if plan.train_spec.solver not in FUSED_SOLVERS or plan.callbacks or cfg.incremental:
         return False
+    if plan.distribution is not None:
+        return False
     if cfg.verbose or cfg.progress_bar or sp.issparse(data.X) or not isinstance(data.X, np.ndarray):
         return False
     if data.X.nbytes > IN_GRAPH_BYTES:
@@ -94,7 +96,7 @@ def group_key(plan, layout="exact"):
     ----------
     plan : FitPlan
         A fusable plan.
-    layout : {'pad', 'exact'}, default='pad'
+    layout : {'exact', 'pad'}, default='exact'
         ``'pad'`` groups networks that differ only in their widths (narrower members are
         padded with units held at zero); ``'exact'`` groups equal shapes only.
 
@@ -114,7 +116,7 @@ def _depth_only(widths):
 
 
 def memory_budget():
-    """Working memory one group may use: a quarter of the RAM (of a GPU's, 1 GiB).
+    """Working memory of the groups training at once: a quarter of the RAM (on a GPU, 1 GiB).
 
     Returns
     -------
@@ -146,42 +148,50 @@ def packed(plans, indexes, budget):
     return [indexes[i : i + size] for i in range(0, len(indexes), size)]
 
 
-def train_population(plans, budget=None, layout="exact"):
+def train_population(plans, budget=None, layout="exact", threads=None):
     """Train planned fits in groups of stacked networks; each reproduces its lone fit.
 
-    Groups are packed to fit ``budget`` and run side by side in threads.
+    Groups are packed so that the runs going on together fit ``budget``, and run side by
+    side in threads.
 
     Parameters
     ----------
     plans : list of FitPlan
         Fusable plans (see :func:`fusable`); their ``progress`` is updated in place.
     budget : int, default=None
-        Working memory per group in bytes (default: :func:`memory_budget`).
-    layout : {'pad', 'exact'}, default='pad'
+        Working memory of all groups training at once, in bytes (default:
+        :func:`memory_budget`).
+    layout : {'exact', 'pad'}, default='exact'
         How members of different widths are grouped (see :func:`group_key`).
+    threads : int, default=None
+        Groups trained at once (default: one more than the cores, which measured best).
 
     Returns
     -------
-    results : list of MemberResult
-        In the order of ``plans``.
+    results : list of MemberResult or None
+        In the order of ``plans``; ``None`` for the members of a group whose training
+        failed as a whole (out of memory, say): those are better trained alone.
     """
     budget = memory_budget() if budget is None else budget
+    threads = threads or (os.cpu_count() or 1) + 1
     groups = {}
     for i, plan in enumerate(plans):
         groups.setdefault(group_key(plan, layout), []).append(i)
-    results = [None] * len(plans)
-    runs = [run for indexes in groups.values() for run in packed(plans, indexes, budget)]
+    runs = [run for indexes in groups.values() for run in packed(plans, indexes, budget // threads)]
 
     def train(run):
-        return run, Group([plans[i] for i in run]).train()
+        try:
+            return run, Group([plans[i] for i in run]).train()
+        except (tf.errors.OpError, MemoryError):
+            return run, [None] * len(run)
 
     # a group's step is many small operations, which one thread cannot keep the cores busy
     # with: groups run side by side (measured on 2 cores, 3 groups: 1.5x faster in threads)
-    with ThreadPoolExecutor(max(1, min(len(runs), (os.cpu_count() or 1) + 1))) as pool:
-        done = list(pool.map(train, runs))
-    for run, group_results in done:
-        for i, result in zip(run, group_results, strict=True):
-            results[i] = result
+    results = [None] * len(plans)
+    with ThreadPoolExecutor(max(1, min(len(runs), threads))) as pool:
+        for run, group_results in pool.map(train, runs):
+            for i, result in zip(run, group_results, strict=True):
+                results[i] = result
     return results
 
 
@@ -197,6 +207,7 @@ class _Member:
         self.order = np.arange(data.n_train, dtype=np.int32)
         self.result = MemberResult()
         self.active = True
+        self.last_rate = plan.progress.learning_rate
 
     def positions(self):
         """This epoch's rows in order (sklearn reshuffles the previous order)."""
@@ -253,11 +264,17 @@ class Group:
 
     @staticmethod
     def _sources(plans):
-        """The distinct training arrays of the members, and each member's row offset."""
-        sources, where, offsets, n = [], {}, [], 0
+        """The distinct training arrays of the members, and each member's row offset.
+
+        Members of one split share their arrays; arrays validated apart (a DataFrame
+        becomes a new array in every fit) are matched by content, hashed once each.
+        """
+        sources, where, offsets, n, hashed = [], {}, [], 0, {}
         for p in plans:
             d = p.data
-            key = (id(d.X), joblib.hash((d.Y, d.sw)))
+            if id(d.X) not in hashed:
+                hashed[id(d.X)] = joblib.hash(d.X)
+            key = (hashed[id(d.X)], joblib.hash((d.Y, d.sw)))
             if key not in where:
                 where[key] = n
                 sources.append((d.X, d.Y, d.sw))
@@ -328,7 +345,9 @@ class Group:
             val = self._stacked_rows(lambda m: empty if m.val_rows is None else m.val_rows)
         while any(m.active for m in self.members):
             pos, counts = self._stacked_rows(lambda m: m.positions() if m.active else empty)
-            lr = tf.constant([m.p.learning_rate for m in self.members], tf.float32)
+            for m in self.members:
+                m.last_rate = m.p.learning_rate if m.active else m.last_rate
+            lr = tf.constant([m.last_rate for m in self.members], tf.float32)
             active = tf.constant([m.active for m in self.members])
             losses, self.params, self.slots, self.iterations, finite = self.trainer.epoch(
                 self.X, self.Y, self.sw, pos, counts, tf.constant(self.batch_size),
@@ -410,6 +429,8 @@ class Group:
 
     def _results(self, seconds):
         share = seconds / len(self.members)
+        slots = [s.numpy() for s in self.slots]
+        iterations = self.iterations.numpy()
         results = []
         for j, m in enumerate(self.members):
             r = m.result
@@ -420,5 +441,33 @@ class Group:
                     r.weights = best
                 elif r.weights is None:
                     r.weights = self._slice(self.params, j)
+                # as loop.train ends: the optimizer's state, for a later partial_fit
+                m.p.optimizer_state = self._optimizer_state(j, slots, iterations[j])
+                m.p.optimizer_spec = m.plan.train_spec
             results.append(r)
         return results
+
+    def _optimizer_state(self, j, slots, iterations):
+        """Member ``j``'s optimizer variables, in the order of its lone trainer's optimizer."""
+        m = self.members[j]
+        optimizer = cache.get_trainer(m.plan.arch, m.plan.train_spec).optimizer
+        k = SLOTS[m.plan.train_spec.solver]
+        names = ("_momentums", "_velocities") if k == 2 else ("momentums",)
+        slot_of = {
+            id(var): (v, s)
+            for s, name in enumerate(names)
+            for v, var in enumerate(getattr(optimizer, name, None) or ())
+        }
+        position = {v: i for i, v in enumerate(self.chain.variables)}
+        state = []
+        for var in optimizer.variables:
+            if var is optimizer.iterations:
+                value = iterations
+            elif var is optimizer.learning_rate:
+                value = m.last_rate
+            else:
+                v, s = slot_of[id(var)]
+                i = position[v]
+                value = slots[k * i + s][(j, *(slice(0, n) for n in self.shapes[j][i]))]
+            state.append(np.array(value, dtype=var.dtype))
+        return state

@@ -140,6 +140,8 @@ class FitPlan:
         Keras callbacks (copies of the estimator's).
     rng : numpy.random.RandomState
         The fit's random stream, advanced past the weights and the validation split.
+    distribution : {'mirrored'} or None, default=None
+        The distribution strategy the fit trains under.
     """
 
     arch: object
@@ -151,3 +153,4 @@ class FitPlan:
     score_fn: object
     callbacks: list
     rng: object
+    distribution: str | None = None

@@ -216,7 +216,9 @@ class StackedTrainer:
         w = tf.where(valid, tf.gather(sw, pos), tf.zeros((), self.dtype))
         z = self.logits(params, masks, tf.gather(X, pos))
         per_sample = per_sample_loss(self.loss, tf.gather(Y, pos), z, smoothing[:, None, None])
-        return tf.reduce_sum(w * per_sample, axis=1), tf.reduce_sum(w, axis=1), z
+        # padding rows are real rows of another member's data: never let them count
+        weighted = tf.where(valid, w * per_sample, tf.zeros((), self.dtype))
+        return tf.reduce_sum(weighted, axis=1), tf.reduce_sum(w, axis=1), z
 
     def _epoch_impl(self, X, Y, sw, pos, counts, batch_size, lr, alpha, l1, smoothing,
                     constants, active, iterations, scale, masks, params, slots):  # fmt: skip
@@ -262,7 +264,7 @@ class StackedTrainer:
             w = tf.where(valid, tf.gather(sw, pos), tf.zeros((), self.dtype))
             loss_sum, sw_sum, grads = backprop.gradients(
                 self.layers, self.loss, params, masks, tf.gather(X, pos), tf.gather(Y, pos),
-                w, smoothing, self._penalty_grad(alpha, l1),
+                w, valid, smoothing, self._penalty_grad(alpha, l1),
             )  # fmt: skip
             return loss_sum, sw_sum, penalty, grads
         with tf.GradientTape() as tape:

@@ -128,7 +128,7 @@ class BaseKerasEstimator(BaseEstimator):
         from .._engine import cache, lbfgs, loop
 
         plan = self._plan_fit(X, y, sample_weight, incremental)
-        trainer = cache.get_trainer(plan.arch, plan.train_spec, self.distribution)
+        trainer = cache.get_trainer(plan.arch, plan.train_spec, plan.distribution)
         if self.solver in FULL_BATCH_SOLVERS:
             weights, n_iter, loss = lbfgs.train_lbfgs(
                 trainer, plan.weights, plan.data, plan.cfg, plan.progress, plan.callbacks
@@ -184,7 +184,16 @@ class BaseKerasEstimator(BaseEstimator):
                 score_fn = self._head.score_fn(self, data.Y_val, data.sw_val)
         cfg = self._fit_config(data.n_train, incremental)
         return FitPlan(
-            arch, self._train_spec(), weights, progress, data, cfg, score_fn, callbacks, rng
+            arch,
+            self._train_spec(),
+            weights,
+            progress,
+            data,
+            cfg,
+            score_fn,
+            callbacks,
+            rng,
+            self.distribution,
         )
 
     def _network_spec(self, X, Y, first, architecture):

@@ -36,12 +36,15 @@ class Outcome:
         Warnings the fit gave, message and category.
     seconds : float
         The fit's share of its group's training time.
+    adoptions : int
+        How many fits have taken this outcome so far.
     """
 
     state: dict | None = None
     error: BaseException | None = None
     warnings: list = field(default_factory=list)
     seconds: float = 0.0
+    adoptions: int = 0
 
 
 def data_key(X, y, sample_weight):
@@ -75,28 +78,38 @@ def fit_key(est, X, y, sample_weight, data=None):
 def offered(outcomes):
     """Make ``{fit_key: Outcome}`` available to the fits run inside the block.
 
+    Blocks may nest and overlap (searches in threads): each takes back only its own.
+
     Parameters
     ----------
     outcomes : dict
         Outcomes by :func:`fit_key`.
     """
     with _lock:
-        _offers.update(outcomes)
+        for key, outcome in outcomes.items():
+            _offers.setdefault(key, []).append(outcome)
     try:
         yield
     finally:
         with _lock:
-            for key in outcomes:
-                _offers.pop(key, None)
+            for key, outcome in outcomes.items():
+                stack = _offers.get(key, [])
+                stack[:] = [o for o in stack if o is not outcome]
+                if not stack:
+                    _offers.pop(key, None)
 
 
 def find(est, X, y, sample_weight):
     """The outcome offered for this call, or ``None`` (always ``None`` outside a search)."""
     if not _offers:
         return None
-    key = fit_key(est, X, y, sample_weight)
+    try:
+        key = fit_key(est, X, y, sample_weight)
+    except Exception:  # parameters that cannot be hashed (a lambda): never offered
+        return None
     with _lock:
-        return _offers.get(key)
+        stack = _offers.get(key)
+        return stack[-1] if stack else None
 
 
 def adopt(est, outcome):
@@ -113,6 +126,8 @@ def adopt(est, outcome):
     -------
     est : BaseKerasEstimator
     """
+    with _lock:
+        outcome.adoptions += 1
     for message, category in outcome.warnings:
         warnings.warn(message, category, stacklevel=4)
     if outcome.error is not None:

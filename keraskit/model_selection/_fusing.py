@@ -32,8 +32,9 @@ from ..estimators._prefit import Outcome, data_key, fit_key
 class _Member:
     """One fit of the search: the network estimator, its data, its plan and timing."""
 
-    def __init__(self, est, X, y, sample_weight):
+    def __init__(self, est, X, y, sample_weight, key):
         self.est, self.X, self.y, self.sample_weight = est, X, y, sample_weight
+        self.key = key  # taken before planning: a RandomState parameter advances in it
         self.plan, self.seconds, self.warnings = None, 0.0, []
 
     def make_plan(self):
@@ -68,11 +69,17 @@ def _network(est):
     return None, est
 
 
+def has_network(estimator):
+    """Whether ``estimator`` is a keraskit network or a pipeline ending in one."""
+    return isinstance(_network(estimator)[1], BaseKerasEstimator)
+
+
 class _PrefixCache:
-    """The output of a pipeline's steps before the network, once per split and setting."""
+    """Per search: the output of a pipeline's steps before the network, once per split and
+    setting, and the hash of each distinct training data (shared by a split's members)."""
 
     def __init__(self):
-        self.done = {}
+        self.done, self.hashes = {}, {}
 
     def transform(self, prefix, split, X_train, y_train):
         if prefix is None:
@@ -81,6 +88,12 @@ class _PrefixCache:
         if key not in self.done:
             self.done[key] = clone(prefix).fit_transform(X_train, y_train)
         return self.done[key]
+
+    def data_key(self, X, y, sample_weight):
+        ids = (id(X), id(y), id(sample_weight))  # the arrays live as long as the search
+        if ids not in self.hashes:
+            self.hashes[ids] = data_key(X, y, sample_weight)
+        return self.hashes[ids]
 
 
 def _member(base, params, split, data, prefixes):
@@ -97,7 +110,12 @@ def _member(base, params, split, data, prefixes):
     except Exception:  # the search's own fit meets it and applies error_score
         return None
     # an autoencoder's fit passes on no y: neither does its plan, nor its key
-    return _Member(network, X_net, y_train if network._head.supervised else None, sw)
+    y_net = y_train if network._head.supervised else None
+    try:
+        key = fit_key(network, X_net, y_net, sw, prefixes.data_key(X_net, y_net, sw))
+    except Exception:  # parameters that cannot be hashed (a lambda): trained alone
+        return None
+    return _Member(network, X_net, y_net, sw, key)
 
 
 def _split_data(base, X, y, splits, sample_weight):
@@ -110,7 +128,26 @@ def _split_data(base, X, y, splits, sample_weight):
     return out
 
 
-def prefit(estimator, X, y, candidates, splits, sample_weight=None, budget=None):
+def _plan_members(estimator, X, y, candidates, splits, sample_weight):
+    """``{(candidate, split): member}`` of the fits that can be trained together."""
+    base = clone(estimator)
+    data = _split_data(base, X, y, splits, sample_weight)
+    prefixes = _PrefixCache()
+    members = {}
+    for i, params in enumerate(candidates):
+        for s in range(len(splits)):
+            m = _member(base, params, s, data[s], prefixes)
+            if m is None or not m.make_plan():
+                continue
+            # the engine imports TensorFlow, which planning a keraskit fit has started
+            from .._engine.population import fusable
+
+            if fusable(m.plan):
+                members[i, s] = m
+    return members
+
+
+def prefit(estimator, X, y, candidates, splits, sample_weight=None, threads=None):
     """Train the fusable fits of ``candidates`` x ``splits`` together.
 
     Parameters
@@ -125,8 +162,8 @@ def prefit(estimator, X, y, candidates, splits, sample_weight=None, budget=None)
         Train and test indices.
     sample_weight : array-like, default=None
         Sample weights of ``X`` (sliced per split as the search slices them).
-    budget : int, default=None
-        Working memory per group of networks (the engine's default when ``None``).
+    threads : int, default=None
+        Groups of networks trained at once (the engine's default when ``None``).
 
     Returns
     -------
@@ -136,30 +173,19 @@ def prefit(estimator, X, y, candidates, splits, sample_weight=None, budget=None)
         Each fused fit's time (planning plus its share of its group's training); 0 where
         a fit was not fused and trains in the search itself.
     """
-    # the engine imports TensorFlow: only once there is something to train
-    from .._engine import population
-
-    base = clone(estimator)
-    data = _split_data(base, X, y, splits, sample_weight)
-    prefixes = _PrefixCache()
-    members = {}
-    for i, params in enumerate(candidates):
-        for s in range(len(splits)):
-            m = _member(base, params, s, data[s], prefixes)
-            if m is not None and m.make_plan() and population.fusable(m.plan):
-                members[i, s] = m
+    members = _plan_members(estimator, X, y, candidates, splits, sample_weight)
     seconds = np.zeros((len(candidates), len(splits)))
     if not members:
         return {}, seconds
+    # the engine imports TensorFlow, which planning has started (see _plan_members)
+    from .._engine.population import train_population
+
     order = list(members)
-    results = population.train_population([members[k].plan for k in order], budget)
-    outcomes, data_keys = {}, {}
+    results = train_population([members[k].plan for k in order], threads=threads)
+    outcomes = {}
     for key, result in zip(order, results, strict=True):
-        m = members[key]
-        outcome = m.outcome(result)
-        ids = (id(m.X), id(m.y), id(m.sample_weight))  # the members of a split share data
-        if ids not in data_keys:
-            data_keys[ids] = data_key(m.X, m.y, m.sample_weight)
-        outcomes[fit_key(m.est, m.X, m.y, m.sample_weight, data_keys[ids])] = outcome
-        seconds[key] = outcome.seconds
+        if result is not None:  # else its group failed as a whole: trained alone instead
+            m = members[key]
+            outcomes[m.key] = m.outcome(result)
+            seconds[key] = outcomes[m.key].seconds
     return outcomes, seconds

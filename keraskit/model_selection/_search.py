@@ -12,16 +12,15 @@ from __future__ import annotations
 from inspect import signature
 
 import numpy as np
-from joblib import parallel_config
+from joblib import effective_n_jobs, parallel_config
 from sklearn import get_config
 from sklearn import model_selection as sk_model_selection
-from sklearn.base import is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.utils import get_tags
 from sklearn.utils.validation import indexable
 
 from ..estimators._prefit import offered
-from ._fusing import prefit
+from ._fusing import has_network, prefit
 
 _FUSE_DOC = """
     fuse : bool, default=True
@@ -40,8 +39,11 @@ _FUSE_DOC = """
     its group's training time (the group's time divided by its members), plus the time
     scikit-learn measured for the fit to adopt its result; ``std_fit_time`` is scikit-
     learn's, over the adopting fits. Candidates are evaluated in threads (joblib's
-    threading backend), so that the adopting fits see the trained results; ``n_jobs``
-    sets how many.
+    threading backend), so that the adopting fits see the trained results. ``n_jobs``
+    sets how many threads evaluate candidates and how many groups of networks train at
+    once (by default, with ``n_jobs=None``, groups train side by side on one more thread
+    than there are cores, which measured best). ``n_fused_fits_`` counts the fits that
+    adopted a result trained together.
 """
 
 
@@ -71,18 +73,18 @@ class _FusedSearchMixin:
         self : object
             The fitted search.
         """
-        if not self.fuse:
+        self.__dict__.pop("n_fused_fits_", None)
+        if not self.fuse or not has_network(self.estimator):
             return super().fit(X, y, **params)
         X, y = indexable(X, y)
         self._fused_data = (X, y, params)
-        self.n_fused_fits_ = 0
-        self._fused_seconds = []
+        self._fused_seconds, self.n_fused_fits_ = [], 0
         try:
             with parallel_config(backend="threading"):
                 super().fit(X, y, **params)
+            self._add_fused_times()
         finally:
-            del self._fused_data
-        self._add_fused_times()
+            del self._fused_data, self._fused_seconds
         return self
 
     def __sklearn_tags__(self):
@@ -98,9 +100,14 @@ class _FusedSearchMixin:
 
         def fused(candidate_params, cv=None, *args, **kwargs):
             candidate_params = list(candidate_params)
-            outcomes = self._prefit(candidate_params, cv or self._cv_checked())
+            splits = self._splits(cv or self._checked_cv_orig)
+            outcomes = self._prefit(candidate_params, splits)
             with offered(outcomes):
-                return evaluate_candidates(candidate_params, cv, *args, **kwargs)
+                # the splits trained on, listed: a splitter is not asked twice (one with a
+                # random state of None would split differently the second time)
+                results = evaluate_candidates(candidate_params, check_cv(splits), *args, **kwargs)
+            self.n_fused_fits_ += sum(o.adoptions for o in outcomes.values())
+            return results
 
         return self._parent_run_search(fused, callback_ctx)
 
@@ -110,33 +117,25 @@ class _FusedSearchMixin:
             return super()._run_search(evaluate_candidates, callback_ctx=callback_ctx)
         return super()._run_search(evaluate_candidates)
 
-    def _cv_checked(self):
-        """The splitter scikit-learn's ``fit`` checked (re-checked on versions without it)."""
-        checked = getattr(self, "_checked_cv_orig", None)
-        if checked is None:
-            y = self._fused_data[1]
-            checked = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
-        return checked
-
-    def _prefit(self, candidates, cv):
+    def _splits(self, cv):
         X, y, params = self._fused_data
-        extra = set(params) - {"groups", "sample_weight"}
-        if _routing_enabled():
-            extra = set(params) - {"groups"}
-        if extra:  # other metadata: routed by scikit-learn, trained there
-            self._fused_seconds.append(np.zeros((len(candidates), cv.get_n_splits())))
-            return {}
-        splits = list(cv.split(X, y, groups=params.get("groups")))
-        outcomes, seconds = prefit(
-            self.estimator, X, y, candidates, splits, params.get("sample_weight")
-        )
+        return list(cv.split(X, y, groups=params.get("groups")))
+
+    def _prefit(self, candidates, splits):
+        X, y, params = self._fused_data
+        allowed = {"groups"} if _routing_enabled() else {"groups", "sample_weight"}
+        if set(params) - allowed:  # other metadata: routed by scikit-learn, trained there
+            outcomes, seconds = {}, np.zeros((len(candidates), len(splits)))
+        else:
+            threads = None if self.n_jobs is None else effective_n_jobs(self.n_jobs)
+            outcomes, seconds = prefit(
+                self.estimator, X, y, candidates, splits, params.get("sample_weight"), threads
+            )
         self._fused_seconds.append(seconds)
-        self.n_fused_fits_ = getattr(self, "n_fused_fits_", 0) + len(outcomes)
         return outcomes
 
     def _add_fused_times(self):
         seconds = np.concatenate(self._fused_seconds) if self._fused_seconds else None
-        del self._fused_seconds
         if seconds is not None and len(seconds) == len(self.cv_results_["mean_fit_time"]):
             self.cv_results_["mean_fit_time"] = self.cv_results_["mean_fit_time"] + seconds.mean(
                 axis=1

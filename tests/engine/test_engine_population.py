@@ -122,6 +122,28 @@ def test_what_cannot_be_fused_is_refused(digits):
         MLPClassifier(batch_normalization=True),
         MLPClassifier(verbose=True),
         MLPClassifier(solver="rmsprop"),
+        MLPClassifier(distribution="mirrored"),
     ]
     for est in refused:
         assert not population.fusable(clone(est).set_params(max_iter=1)._plan_fit(X, y, None))
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_partial_fit_continues_a_member_as_it_continues_a_lone_fit(digits, solver):
+    X, y = digits
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0, solver=solver)
+    member = clone(est)
+    plan = member._plan_fit(X, y, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        (result,) = population.train_population([plan])
+        lone = clone(est).fit(X, y)
+    member._set_fitted(plan.arch, result.weights, plan.progress, result.n_iter)
+    for part, lone_part in zip(
+        member._progress.optimizer_state, lone._progress.optimizer_state, strict=True
+    ):
+        np.testing.assert_allclose(part, lone_part, rtol=1e-10, atol=1e-14)
+    member.partial_fit(X, y)
+    lone.partial_fit(X, y)
+    for a, b in zip(member.coefs_, lone.coefs_, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
