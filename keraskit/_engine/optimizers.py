@@ -44,3 +44,28 @@ def make_optimizer(spec):
     if "nesterov" in kwargs:
         kwargs["nesterov"] = bool(spec.nesterov and spec.momentum > 0)
     return getattr(keras.optimizers, name)(0.1, **kwargs)
+
+
+def slot_names(spec):
+    """The per-variable state of a stochastic solver's Keras optimizer, in Keras' order.
+
+    A Keras optimizer's variables are its step count (int64) and learning rate (float32),
+    then, for each trained variable in order, these slots (Keras 3: ``Adam`` adds a
+    momentum and a velocity per variable, ``SGD`` a momentum unless ``momentum == 0``).
+    A fused search writes its members' optimizer state in this order without building a
+    Keras optimizer per member; a test holds it to a lone fit's state.
+
+    Parameters
+    ----------
+    spec : TrainSpec
+        A training signature whose solver the population trainer carries.
+
+    Returns
+    -------
+    names : tuple of str
+    """
+    if spec.solver == "adam":
+        return ("momentum", "velocity")
+    if spec.solver == "sgd":
+        return ("momentum",) if spec.momentum != 0 else ()
+    raise ValueError(f"no known slot layout for solver {spec.solver!r}")

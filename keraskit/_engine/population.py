@@ -28,6 +28,7 @@ from . import cache
 from .data import IN_GRAPH_BYTES, reshuffle
 from .loop import NON_FINITE_MESSAGE, diverged_message, max_iter_message
 from .losses import report_scale
+from .optimizers import slot_names
 from .schedules import count_no_improvement, on_plateau, rate_after_epoch
 from .stacked import FUSED_SOLVERS, SLOTS, dense_chain
 
@@ -450,24 +451,12 @@ class Group:
     def _optimizer_state(self, j, slots, iterations):
         """Member ``j``'s optimizer variables, in the order of its lone trainer's optimizer."""
         m = self.members[j]
-        optimizer = cache.get_trainer(m.plan.arch, m.plan.train_spec).optimizer
+        names = slot_names(m.plan.train_spec)
         k = SLOTS[m.plan.train_spec.solver]
-        names = ("_momentums", "_velocities") if k == 2 else ("momentums",)
-        slot_of = {
-            id(var): (v, s)
-            for s, name in enumerate(names)
-            for v, var in enumerate(getattr(optimizer, name, None) or ())
-        }
         position = {v: i for i, v in enumerate(self.chain.variables)}
-        state = []
-        for var in optimizer.variables:
-            if var is optimizer.iterations:
-                value = iterations
-            elif var is optimizer.learning_rate:
-                value = m.last_rate
-            else:
-                v, s = slot_of[id(var)]
-                i = position[v]
-                value = slots[k * i + s][(j, *(slice(0, n) for n in self.shapes[j][i]))]
-            state.append(np.array(value, dtype=var.dtype))
+        state = [np.array(iterations, np.int64), np.array(m.last_rate, np.float32)]
+        for v in range(len(self.chain.variables)):  # template order
+            i = position[v]
+            for s in range(len(names)):
+                state.append(slots[k * i + s][(j, *(slice(0, n) for n in self.shapes[j][i]))])
         return state

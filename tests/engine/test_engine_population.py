@@ -128,10 +128,12 @@ def test_what_cannot_be_fused_is_refused(digits):
         assert not population.fusable(clone(est).set_params(max_iter=1)._plan_fit(X, y, None))
 
 
-@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize(
+    "solver", [dict(solver="adam"), dict(solver="sgd"), dict(solver="sgd", momentum=0.0)]
+)
 def test_partial_fit_continues_a_member_as_it_continues_a_lone_fit(digits, solver):
     X, y = digits
-    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0, solver=solver)
+    est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0, **solver)
     member = clone(est)
     plan = member._plan_fit(X, y, None)
     with warnings.catch_warnings():
@@ -142,6 +144,7 @@ def test_partial_fit_continues_a_member_as_it_continues_a_lone_fit(digits, solve
     for part, lone_part in zip(
         member._progress.optimizer_state, lone._progress.optimizer_state, strict=True
     ):
+        assert part.dtype == lone_part.dtype and part.shape == lone_part.shape
         np.testing.assert_allclose(part, lone_part, rtol=1e-10, atol=1e-14)
     member.partial_fit(X, y)
     lone.partial_fit(X, y)
