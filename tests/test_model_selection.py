@@ -167,6 +167,20 @@ def test_a_failing_member_gets_error_score_alone(digits):
         kms.GridSearchCV(est, grid, cv=2, error_score="raise").fit(X, y)
 
 
+def test_searches_over_other_estimators_are_sklearns(digits):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = digits
+    grid = {"C": [0.1, 1.0]}
+    fused, plain = both("GridSearchCV", LogisticRegression(max_iter=200), grid, X, y, cv=2)
+    assert_same_results(fused, plain)
+    assert not hasattr(fused, "n_fused_fits_")
+    scores = kms.cross_val_score(LogisticRegression(max_iter=200), X, y, cv=2)
+    np.testing.assert_allclose(
+        scores, sk.cross_val_score(LogisticRegression(max_iter=200), X, y, cv=2)
+    )
+
+
 def test_fuse_false_is_sklearns_search(digits):
     X, y = digits
     est = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0)

@@ -95,7 +95,7 @@ class _FusedSearchMixin:
         return tags
 
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
-        if not self.fuse:
+        if not hasattr(self, "_fused_data"):  # fuse=False, or nothing keraskit to fuse
             return self._parent_run_search(evaluate_candidates, callback_ctx)
 
         def fused(candidate_params, cv=None, *args, **kwargs):
