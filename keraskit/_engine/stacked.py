@@ -25,6 +25,7 @@ import tensorflow as tf
 from .._networks.specs import OUTPUT_LAYER
 from . import backprop
 from .losses import per_sample_loss
+from .template import compiled
 
 #: Solvers whose update rule the population trainer carries (Keras' rules, per member).
 FUSED_SOLVERS = ("adam", "sgd")
@@ -103,17 +104,6 @@ def dense_chain(template):
     return Chain(tuple(steps), tuple(variables), output, tuple(penalized))
 
 
-def compiled_plain(fn, input_signature):
-    """``template.compiled`` without autograph: the functions here are written for the graph.
-
-    Autograph converts a function's source on its first trace (most of a second for these,
-    paid by the first search of a process); plain graph code needs none of it.
-    """
-    function = tf.function(fn, input_signature=input_signature, autograph=False)
-    function._omit_frequent_tracing_warning = True  # as in template.compiled
-    return function
-
-
 class StackedTrainer:
     """Compiled epoch and evaluation functions of a population of one chain signature.
 
@@ -147,7 +137,7 @@ class StackedTrainer:
         n_dense = sum(1 for kind, _ in chain.steps if kind == "dense")
         masks = [spec((None, None), dt)] * (n_dense - 1)  # inputs of dense layers 1, 2, ...
         hyper = [per_member] * 3  # alpha, l1, label smoothing
-        self.epoch = compiled_plain(
+        self.epoch = compiled(
             self._epoch_impl,
             input_signature=[
                 *data,
@@ -163,9 +153,12 @@ class StackedTrainer:
                 params,
                 slots,
             ],
+            autograph=False,  # written for the graph: tracing converts no source code
         )
-        self.evaluate = compiled_plain(
-            self._evaluate_impl, input_signature=[*data, *rows, *hyper, masks, params]
+        self.evaluate = compiled(
+            self._evaluate_impl,
+            input_signature=[*data, *rows, *hyper, masks, params],
+            autograph=False,
         )
 
     def _rank(self, i):

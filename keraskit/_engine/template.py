@@ -29,15 +29,19 @@ from .fastpath import numpy_forward
 before_tensorflow()
 
 
-def compiled(fn, input_signature):
+def compiled(fn, input_signature, autograph=True):
     """``tf.function(fn, input_signature)``, traced once per architecture by design.
 
     keraskit compiles one function per architecture (bounded by ``CACHE_SIZE``), so a grid
     search over layer sizes traces the same Python code for each new shape; TensorFlow's
     "N out of the last M calls triggered tf.function retracing" warning, meant for
     functions re-created in a loop by mistake, would fire on every such search.
+
+    ``autograph=False`` is for functions written for the graph (explicit ``tf.while_loop``):
+    autograph converts a function's source on its first trace, most of a second for the
+    population trainer's.
     """
-    function = tf.function(fn, input_signature=input_signature)
+    function = tf.function(fn, input_signature=input_signature, autograph=autograph)
     function._omit_frequent_tracing_warning = True  # our own object; see the docstring
     return function
 
