@@ -15,8 +15,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from .losses import smoothed_targets
+
 #: Activations (Keras names) and TensorFlow's formulas for their derivative from their output.
-ACTIVATIONS = {"relu": tf.nn.relu, "tanh": tf.nn.tanh, "sigmoid": tf.nn.sigmoid}
 DERIVATIVES = {
     "relu": lambda h: tf.cast(h > 0, h.dtype),
     "tanh": lambda h: 1 - h * h,
@@ -27,8 +28,8 @@ LOSSES = ("log_loss", "binary_log_loss", "squared_error")
 
 
 def activation_name(fn):
-    """The name in :data:`ACTIVATIONS` of a Keras activation function, or ``None``."""
-    for name in ACTIVATIONS:
+    """The name in :data:`DERIVATIVES` of a Keras activation function, or ``None``."""
+    for name in DERIVATIVES:
         if fn is keras.activations.get(name):
             return name
     return None
@@ -38,7 +39,7 @@ def supports(steps, loss):
     """Whether a chain's steps (``("dense", has_bias)``/``("act", fn)``) and loss qualify.
 
     Every dense layer may be followed by at most one activation, one of
-    :data:`ACTIVATIONS`.
+    :data:`DERIVATIVES`.
     """
     if loss not in LOSSES:
         return False
@@ -64,38 +65,19 @@ def layers_of(steps):
 def loss_and_delta(loss, Y, z, smoothing):
     """Per-sample loss and its gradient with respect to the logits ``z`` (members first)."""
     if loss == "log_loss":
-        k = tf.cast(tf.shape(Y)[-1], Y.dtype)
-        s = smoothing[:, None, None]
-        Y = Y * (1 - s) + s / k
+        Y = smoothed_targets(loss, Y, smoothing[:, None, None])
         logp = tf.nn.log_softmax(z)
         per_sample = -tf.reduce_sum(Y * logp, axis=-1)
         return per_sample, tf.exp(logp) * tf.reduce_sum(Y, axis=-1, keepdims=True) - Y
     if loss == "binary_log_loss":
-        s = smoothing[:, None, None]
-        Y = Y * (1 - s) + s / 2
+        Y = smoothed_targets(loss, Y, smoothing[:, None, None])
         per_sample = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(Y, z), axis=-1)
         return per_sample, tf.nn.sigmoid(z) - Y
     diff = z - Y  # squared_error
     return 0.5 * tf.reduce_sum(tf.square(diff), axis=-1), diff
 
 
-def _forward(layers, params, masks, X):
-    """Each dense layer's (masked) input, and the logits."""
-    inputs, h, i = [], X, 0
-    for d, (has_bias, act) in enumerate(layers):
-        if d:
-            h = h * masks[d - 1][:, None, :]
-        inputs.append(h)
-        h = tf.linalg.matmul(h, params[i])
-        if has_bias:
-            h = h + params[i + 1][:, None, :]
-        i += 1 + has_bias
-        if act is not None:
-            h = ACTIVATIONS[act](h)
-    return inputs, h
-
-
-def gradients(layers, loss, params, masks, X, Y, w, valid, smoothing, penalty_grad):
+def gradients(layers, loss, params, inputs, z, Y, w, valid, smoothing, penalty_grad):
     """Per member: weighted loss sum, weight sum and the objective's gradients.
 
     The objective is ``(sum(w * loss) + penalty) / sum(w)`` per member, as in ``Trainer``.
@@ -106,10 +88,12 @@ def gradients(layers, loss, params, masks, X, Y, w, valid, smoothing, penalty_gr
         From :func:`layers_of`.
     loss : str
         One of :data:`LOSSES`.
-    params, masks : list of tf.Tensor
-        Stacked weights (chain order) and dense-input masks.
-    X, Y : tf.Tensor of shape (members, batch, ...)
-        Each member's batch.
+    params : list of tf.Tensor
+        Stacked weights (chain order).
+    inputs : list of tf.Tensor
+        Each dense layer's (masked) input in the forward pass; ``z`` its logits.
+    z, Y : tf.Tensor of shape (members, batch, n_outputs)
+        Each member's logits and targets.
     w : tf.Tensor of shape (members, batch)
         Sample weights (0 on padding rows).
     valid : tf.Tensor of shape (members, batch)
@@ -125,7 +109,6 @@ def gradients(layers, loss, params, masks, X, Y, w, valid, smoothing, penalty_gr
     grads : list of tf.Tensor
         In the order of ``params``.
     """
-    inputs, z = _forward(layers, params, masks, X)
     per_sample, dz = loss_and_delta(loss, Y, z, smoothing)
     zero = tf.zeros((), z.dtype)
     sw_sum = tf.reduce_sum(w, axis=1)

@@ -35,6 +35,29 @@ def report_scale(name, n_outputs):
     return 1.0 / n_outputs if name == "squared_error" else 1.0
 
 
+def smoothed_targets(name, y, smoothing):
+    """Targets of a classification loss with label smoothing (inside a traced function).
+
+    Parameters
+    ----------
+    name : {'log_loss', 'binary_log_loss'}
+        The loss: smoothing spreads over the classes, or over the two outcomes of a label.
+    y : tf.Tensor of shape (..., batch, n_outputs)
+        One-hot or indicator targets.
+    smoothing : tf.Tensor
+        Label smoothing (broadcast against ``y``).
+
+    Returns
+    -------
+    y : tf.Tensor
+    """
+    # imported at trace time, not with this module (see the module docstring)
+    import tensorflow as tf
+
+    k = tf.cast(tf.shape(y)[-1], y.dtype) if name == "log_loss" else 2
+    return y * (1 - smoothing) + smoothing / k
+
+
 def per_sample_loss(name, y, z, smoothing):
     """Per-sample loss of logits ``z`` against targets ``y`` (inside a traced function).
 
@@ -55,11 +78,10 @@ def per_sample_loss(name, y, z, smoothing):
     import tensorflow as tf
 
     if name == "log_loss":
-        k = tf.cast(tf.shape(y)[-1], y.dtype)
-        y = y * (1 - smoothing) + smoothing / k
+        y = smoothed_targets(name, y, smoothing)
         return -tf.reduce_sum(y * tf.nn.log_softmax(z), axis=-1)
     if name == "binary_log_loss":
-        y = y * (1 - smoothing) + smoothing / 2
+        y = smoothed_targets(name, y, smoothing)
         return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(y, z), axis=-1)
     if name == "squared_error":
         return 0.5 * tf.reduce_sum(tf.square(y - z), axis=-1)

@@ -104,6 +104,12 @@ def dense_chain(template):
     return Chain(tuple(steps), tuple(variables), output, tuple(penalized))
 
 
+def _by_rank(vectors):
+    """``(members,)`` vectors reshaped to broadcast against stacked biases (rank 2) and
+    kernels (rank 3): ``{rank: [reshaped, ...]}``."""
+    return {r: [tf.reshape(v, [-1] + [1] * (r - 1)) for v in vectors] for r in (2, 3)}
+
+
 class StackedTrainer:
     """Compiled epoch and evaluation functions of a population of one chain signature.
 
@@ -165,27 +171,28 @@ class StackedTrainer:
         """Stacked rank of the chain's ``i``-th variable: 3 for kernels, 2 for biases."""
         return 3 if i in self.chain.penalized else 2
 
-    def logits(self, params, masks, X):
-        """Logits of every member for its rows ``X`` of shape (members, rows, features).
+    def forward(self, params, masks, X):
+        """Every member's logits for its rows ``X`` (members, rows, features), and the input
+        of each dense layer (what its gradient needs).
 
         ``masks[d]`` multiplies the input of dense layer ``d + 1``: members narrower than
         the group's widest have their padding units zeroed there, after the activation, so
         that padding neither reaches the next layer nor receives a gradient (it stays 0).
         """
-        h, i, dense = X, 0, 0
+        inputs, h, i = [], X, 0
         for kind, arg in self.chain.steps:
             if kind == "act":
                 h = arg(h)
                 continue
-            if dense:
-                h = h * masks[dense - 1][:, None, :]
-            dense += 1
+            if inputs:
+                h = h * masks[len(inputs) - 1][:, None, :]
+            inputs.append(h)
             h = tf.linalg.matmul(h, params[i])
             i += 1
             if arg:  # has a bias
                 h = h + params[i][:, None, :]
                 i += 1
-        return h
+        return inputs, h
 
     def penalty(self, params, alpha, l1):
         """Each member's ``0.5 * alpha * ||W||^2 + l1 * ||W||_1`` over its kernels."""
@@ -203,13 +210,18 @@ class StackedTrainer:
             return lambda kernel: a * kernel
         return lambda kernel: a * kernel + b * tf.sign(kernel)
 
+    def _batch_weights(self, sw, pos, counts):
+        """Which of each member's rows ``pos`` are its own, and their sample weights (0 on
+        the rest: padding rows are real rows of another member's data)."""
+        valid = tf.range(tf.shape(pos)[1])[None, :] < counts[:, None]
+        return valid, tf.where(valid, tf.gather(sw, pos), tf.zeros((), self.dtype))
+
     def _loss_parts(self, params, masks, X, Y, sw, pos, counts, smoothing):
         """Per member: weighted loss sum, weight sum and logits of its rows ``pos``."""
-        valid = tf.range(tf.shape(pos)[1])[None, :] < counts[:, None]
-        w = tf.where(valid, tf.gather(sw, pos), tf.zeros((), self.dtype))
-        z = self.logits(params, masks, tf.gather(X, pos))
+        valid, w = self._batch_weights(sw, pos, counts)
+        _, z = self.forward(params, masks, tf.gather(X, pos))
         per_sample = per_sample_loss(self.loss, tf.gather(Y, pos), z, smoothing[:, None, None])
-        # padding rows are real rows of another member's data: never let them count
+        # padding rows never count, even where their loss is not finite
         weighted = tf.where(valid, w * per_sample, tf.zeros((), self.dtype))
         return tf.reduce_sum(weighted, axis=1), tf.reduce_sum(w, axis=1), z
 
@@ -251,15 +263,14 @@ class StackedTrainer:
 
         The hand-written backpropagation where it applies (``backprop``), else the tape.
         """
-        penalty = self.penalty(params, alpha, l1)
         if self.layers is not None:
-            valid = tf.range(tf.shape(pos)[1])[None, :] < counts[:, None]
-            w = tf.where(valid, tf.gather(sw, pos), tf.zeros((), self.dtype))
+            valid, w = self._batch_weights(sw, pos, counts)
+            inputs, z = self.forward(params, masks, tf.gather(X, pos))
             loss_sum, sw_sum, grads = backprop.gradients(
-                self.layers, self.loss, params, masks, tf.gather(X, pos), tf.gather(Y, pos),
-                w, valid, smoothing, self._penalty_grad(alpha, l1),
+                self.layers, self.loss, params, inputs, z, tf.gather(Y, pos), w, valid,
+                smoothing, self._penalty_grad(alpha, l1),
             )  # fmt: skip
-            return loss_sum, sw_sum, penalty, grads
+            return loss_sum, sw_sum, self.penalty(params, alpha, l1), grads
         with tf.GradientTape() as tape:
             tape.watch(params)
             loss_sum, sw_sum, _ = self._loss_parts(params, masks, X, Y, sw, pos, counts, smoothing)
@@ -279,8 +290,7 @@ class StackedTrainer:
         vectors = [tf.cast(lr, dt)] + [tf.cast(constants[:, j], dt) for j in range(n_constants)]
         if self.solver == "sgd":
             vectors[2] = constants[:, 1] > 0  # Nesterov's flag stays boolean
-        by_rank = {r: [tf.reshape(v, [-1] + [1] * (r - 1)) for v in vectors] for r in (2, 3)}
-        return vectors, by_rank
+        return vectors, _by_rank(vectors)
 
     def _update(self, params, grads, slots, iterations, step, rule):
         """One optimizer step of the members where ``step`` holds; the rest stay as they are.
@@ -294,7 +304,7 @@ class StackedTrainer:
         if self.solver == "adam":
             per_step = self._adam_rates(vectors, iterations, step)
         else:
-            per_step = {r: [tf.reshape(step, [-1] + [1] * (r - 1))] for r in (2, 3)}
+            per_step = _by_rank([step])
         new_params, new_slots = [], []
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
             r = len(p.shape)
@@ -311,8 +321,7 @@ class StackedTrainer:
         local_step = tf.cast(iterations + 1, self.dtype)
         alpha = lr * tf.sqrt(1 - tf.pow(b2, local_step)) / (1 - tf.pow(b1, local_step))
         on = tf.cast(step, self.dtype)
-        rates = [alpha * on, one_minus_b1 * on, one_minus_b2 * on]
-        return {r: [tf.reshape(v, [-1] + [1] * (r - 1)) for v in rates] for r in (2, 3)}
+        return _by_rank([alpha * on, one_minus_b1 * on, one_minus_b2 * on])
 
     @staticmethod
     def _adam(p, g, state, constants, per_step):
