@@ -60,6 +60,30 @@ def check_finite(weights):
         raise ValueError(NON_FINITE_MESSAGE)
 
 
+def validation_result(score_fn, outputs, total, sw_sum, penalty, scale):
+    """An epoch's validation score and loss from the validation set's outputs and loss parts.
+
+    Parameters
+    ----------
+    score_fn : callable
+        Outputs to the score (higher is better).
+    outputs : ndarray
+        The network's outputs on the validation rows.
+    total, sw_sum, penalty : float
+        Weighted loss sum, weight sum and penalty.
+    scale : float
+        The trainer's report scale.
+
+    Returns
+    -------
+    score, val_loss : float
+    """
+    # as scikit-learn scores non-finite predictions: nan, never an error
+    score = float(score_fn(outputs)) if np.isfinite(outputs).all() else float("nan")
+    val_loss = (float(total) * scale + float(penalty)) / sw_sum if sw_sum else 0.0
+    return score, val_loss
+
+
 def callback_list(trainer, callbacks):
     """Keras callbacks bound to the trainer's template model (``None`` without callbacks).
 
@@ -143,11 +167,14 @@ class Loop:
             t, s, penalty, out = self.trainer.evaluate(Xc, Yc, swc, *self.consts)
             total, sw_sum = total + float(t), sw_sum + float(s)
             outputs.append(out.numpy())
-        outputs = np.concatenate(outputs)
-        # as scikit-learn scores non-finite predictions: nan, never an error
-        score = float(self.score_fn(outputs)) if np.isfinite(outputs).all() else float("nan")
-        scale = self.trainer.report_scale
-        val_loss = (total * scale + float(penalty)) / sw_sum if sw_sum else 0.0
+        score, val_loss = validation_result(
+            self.score_fn,
+            np.concatenate(outputs),
+            total,
+            sw_sum,
+            penalty,
+            self.trainer.report_scale,
+        )
         logs.update(val_loss=val_loss, val_score=score)
         return score
 

@@ -26,7 +26,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import cache
 from .data import IN_GRAPH_BYTES, reshuffle
-from .loop import NON_FINITE_MESSAGE, diverged_message, max_iter_message
+from .loop import NON_FINITE_MESSAGE, diverged_message, max_iter_message, validation_result
 from .losses import report_scale
 from .optimizers import slot_names
 from .schedules import count_no_improvement, on_plateau, rate_after_epoch
@@ -196,6 +196,11 @@ def train_population(plans, budget=None, layout="exact", threads=None):
     return results
 
 
+def _corner(j, shape):
+    """Index of member ``j``'s own ``shape`` in a stacked, zero-padded array."""
+    return (j, *(slice(0, n) for n in shape))
+
+
 class _Member:
     """One planned fit's host-side state: its rows, shuffle and sklearn bookkeeping."""
 
@@ -244,7 +249,6 @@ class Group:
             self.chain, spec.loss, spec.solver, first.arch.dtype, uses_l1
         )
         self.np_dtype = np.dtype(first.arch.dtype)
-        self.batch_size = first.cfg.batch_size
         self.scale = report_scale(spec.loss, first.arch.n_outputs)
         sources, offsets = self._sources(plans)
         self.members = [_Member(p, offsets[i]) for i, p in enumerate(plans)]
@@ -262,6 +266,7 @@ class Group:
         self.masks = [tf.constant(m, dt) for m in self._masks()]
         self.slots = [tf.zeros_like(p) for p in self.params for _ in range(SLOTS[spec.solver])]
         self.iterations = tf.zeros((len(plans),), tf.int64)
+        self.fixed = (tf.constant(first.cfg.batch_size), tf.constant(self.scale, dt))
 
     @staticmethod
     def _sources(plans):
@@ -305,7 +310,7 @@ class Group:
             shape = np.max([s[i] for s in self.shapes], axis=0)
             out = np.zeros((len(weights), *shape), self.np_dtype)
             for j, w in enumerate(weights):
-                out[(j, *(slice(0, n) for n in w[v].shape))] = w[v]
+                out[_corner(j, w[v].shape)] = w[v]
             stacked.append(out)
         return stacked
 
@@ -324,7 +329,7 @@ class Group:
         """Member ``j``'s weights from stacked tensors, in the template's order."""
         trainable = [None] * len(self.chain.variables)
         for i, (t, v) in enumerate(zip(tensors, self.chain.variables, strict=True)):
-            trainable[v] = t[(j, *(slice(0, n) for n in self.shapes[j][i]))].numpy()
+            trainable[v] = t[_corner(j, self.shapes[j][i])].numpy()
         return trainable, []
 
     def _stacked_rows(self, rows_of):
@@ -350,10 +355,11 @@ class Group:
                 m.last_rate = m.p.learning_rate if m.active else m.last_rate
             lr = tf.constant([m.last_rate for m in self.members], tf.float32)
             active = tf.constant([m.active for m in self.members])
+            batch_size, scale = self.fixed
             losses, self.params, self.slots, self.iterations, finite = self.trainer.epoch(
-                self.X, self.Y, self.sw, pos, counts, tf.constant(self.batch_size),
-                lr, *self.hyper, self.constants, active, self.iterations,
-                tf.constant(self.scale, self.trainer.dtype), self.masks, self.params, self.slots,
+                self.X, self.Y, self.sw, pos, counts, batch_size, lr, *self.hyper,
+                self.constants, active, self.iterations, scale, self.masks, self.params,
+                self.slots,
             )  # fmt: skip
             scores = self._validate(val) if val is not None else None
             losses, finite = losses.numpy(), finite.numpy()
@@ -409,11 +415,14 @@ class Group:
     def _score(self, j, scores, logs):
         """Member ``j``'s validation score and loss, as ``Loop.validate`` computes them."""
         (loss_sum, sw_sum, penalty, outputs), counts = scores
-        out = outputs[j, : counts[j]]
-        plan = self.members[j].plan
-        score = float(plan.score_fn(out)) if np.isfinite(out).all() else float("nan")
-        s = float(sw_sum[j])
-        val_loss = (float(loss_sum[j]) * self.scale + float(penalty[j])) / s if s else 0.0
+        score, val_loss = validation_result(
+            self.members[j].plan.score_fn,
+            outputs[j, : counts[j]],
+            loss_sum[j],
+            float(sw_sum[j]),
+            penalty[j],
+            self.scale,
+        )
         logs.update(val_loss=val_loss, val_score=score)
         return score
 
@@ -458,5 +467,5 @@ class Group:
         for v in range(len(self.chain.variables)):  # template order
             i = position[v]
             for s in range(len(names)):
-                state.append(slots[k * i + s][(j, *(slice(0, n) for n in self.shapes[j][i]))])
+                state.append(slots[k * i + s][_corner(j, self.shapes[j][i])])
         return state
