@@ -20,6 +20,8 @@ import warnings
 
 import joblib
 import numpy as np
+from joblib import effective_n_jobs
+from sklearn import get_config
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils.metaestimators import _safe_split
@@ -69,12 +71,23 @@ def _network(est):
     return None, est
 
 
+def fusable_fit_params(params, splitter_keys=()):
+    """Whether the metadata given with a search lets its fits be fused.
+
+    ``splitter_keys`` (a search's ``groups``) go to the splitter the fused fits use too.
+    Besides them: without metadata routing, ``sample_weight`` (sliced per split); with
+    routing, scikit-learn decides where metadata goes, so nothing else.
+    """
+    routing = bool(get_config().get("enable_metadata_routing", False))
+    return set(params) <= set(splitter_keys) | (set() if routing else {"sample_weight"})
+
+
 def has_network(estimator):
     """Whether ``estimator`` is a keraskit network or a pipeline ending in one."""
     return isinstance(_network(estimator)[1], BaseKerasEstimator)
 
 
-class _PrefixCache:
+class _SplitCache:
     """Per search: the output of a pipeline's steps before the network, once per split and
     setting, and the hash of each distinct training data (shared by a split's members)."""
 
@@ -132,7 +145,7 @@ def _plan_members(estimator, X, y, candidates, splits, sample_weight):
     """``{(candidate, split): member}`` of the fits that can be trained together."""
     base = clone(estimator)
     data = _split_data(base, X, y, splits, sample_weight)
-    prefixes = _PrefixCache()
+    prefixes = _SplitCache()
     members = {}
     for i, params in enumerate(candidates):
         for s in range(len(splits)):
@@ -147,7 +160,7 @@ def _plan_members(estimator, X, y, candidates, splits, sample_weight):
     return members
 
 
-def prefit(estimator, X, y, candidates, splits, sample_weight=None, threads=None):
+def prefit(estimator, X, y, candidates, splits, sample_weight=None, n_jobs=None):
     """Train the fusable fits of ``candidates`` x ``splits`` together.
 
     Parameters
@@ -162,8 +175,8 @@ def prefit(estimator, X, y, candidates, splits, sample_weight=None, threads=None
         Train and test indices.
     sample_weight : array-like, default=None
         Sample weights of ``X`` (sliced per split as the search slices them).
-    threads : int, default=None
-        Groups of networks trained at once (the engine's default when ``None``).
+    n_jobs : int, default=None
+        Groups of networks trained at once (``None``: the engine's default).
 
     Returns
     -------
@@ -181,6 +194,7 @@ def prefit(estimator, X, y, candidates, splits, sample_weight=None, threads=None
     from .._engine.population import train_population
 
     order = list(members)
+    threads = None if n_jobs is None else effective_n_jobs(n_jobs)
     results = train_population([members[k].plan for k in order], threads=threads)
     outcomes = {}
     for key, result in zip(order, results, strict=True):

@@ -12,15 +12,14 @@ from __future__ import annotations
 from inspect import signature
 
 import numpy as np
-from joblib import effective_n_jobs, parallel_config
-from sklearn import get_config
+from joblib import parallel_config
 from sklearn import model_selection as sk_model_selection
 from sklearn.model_selection import check_cv
 from sklearn.utils import get_tags
 from sklearn.utils.validation import indexable
 
 from ..estimators._prefit import offered
-from ._fusing import has_network, prefit
+from ._fusing import fusable_fit_params, has_network, prefit
 
 _FUSE_DOC = """
     fuse : bool, default=True
@@ -45,11 +44,6 @@ _FUSE_DOC = """
     than there are cores, which measured best). ``n_fused_fits_`` counts the fits that
     adopted a result trained together.
 """
-
-
-def _routing_enabled():
-    """Whether scikit-learn routes metadata (then it decides where sample weights go)."""
-    return bool(get_config().get("enable_metadata_routing", False))
 
 
 class _FusedSearchMixin:
@@ -123,13 +117,11 @@ class _FusedSearchMixin:
 
     def _prefit(self, candidates, splits):
         X, y, params = self._fused_data
-        allowed = {"groups"} if _routing_enabled() else {"groups", "sample_weight"}
-        if set(params) - allowed:  # other metadata: routed by scikit-learn, trained there
+        if not fusable_fit_params(params, ("groups",)):  # routed by sklearn, trained there
             outcomes, seconds = {}, np.zeros((len(candidates), len(splits)))
         else:
-            threads = None if self.n_jobs is None else effective_n_jobs(self.n_jobs)
             outcomes, seconds = prefit(
-                self.estimator, X, y, candidates, splits, params.get("sample_weight"), threads
+                self.estimator, X, y, candidates, splits, params.get("sample_weight"), self.n_jobs
             )
         self._fused_seconds.append(seconds)
         return outcomes

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from joblib import effective_n_jobs, parallel_config
+from joblib import parallel_config
 from sklearn import model_selection as sk_model_selection
 from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring
@@ -11,8 +11,7 @@ from sklearn.model_selection import check_cv
 from sklearn.utils.validation import indexable
 
 from ..estimators._prefit import offered
-from ._fusing import has_network, prefit
-from ._search import _routing_enabled
+from ._fusing import fusable_fit_params, has_network, prefit
 
 
 def cross_validate(
@@ -68,13 +67,11 @@ def cross_validate(
         error_score=error_score,
     )
     params = dict(params or {})
-    fusable_params = set(params) <= ({"sample_weight"} if not _routing_enabled() else set())
-    if not fuse or not fusable_params or not has_network(estimator):
+    if not fuse or not fusable_fit_params(params) or not has_network(estimator):
         return sk_model_selection.cross_validate(estimator, X, y, cv=cv, **kwargs)
     X, y = indexable(X, y)
     splits = list(check_cv(cv, y, classifier=is_classifier(estimator)).split(X, y, groups))
-    threads = None if n_jobs is None else effective_n_jobs(n_jobs)
-    outcomes, seconds = prefit(estimator, X, y, [{}], splits, params.get("sample_weight"), threads)
+    outcomes, seconds = prefit(estimator, X, y, [{}], splits, params.get("sample_weight"), n_jobs)
     with offered(outcomes), parallel_config(backend="threading"):
         result = sk_model_selection.cross_validate(estimator, X, y, cv=splits, **kwargs)
     result["fit_time"] = result["fit_time"] + seconds[0]
