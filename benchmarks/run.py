@@ -24,7 +24,10 @@ sections follow the performance issue's targets:
    1e-3, 1e-2; ``max_iter=50``) against scikit-learn's ``GridSearchCV`` over scikit-learn's
    MLP and over keraskit's (every network trained alone), first run (traces; TensorFlow is
    imported and started before any timing) and again; and a 5-fold ``cross_validate`` of
-   one MLP against scikit-learn's (five lone keraskit fits).
+   one MLP against scikit-learn's (five lone keraskit fits);
+10. the first fit in a process: importing and starting TensorFlow, then the default
+   ``MLPClassifier`` on digits first and again (with where the first fit's time goes), a
+   new width of an architecture already traced, and a first float32 fit after float64.
 
 scikeras is measured when installed (``pip install keraskit[bench]``). ``--quick`` shrinks
 every section (smoke test of the script; the figures are then not the targets').
@@ -542,6 +545,93 @@ def fused_search(quick):
     return out
 
 
+def _first_fit_stages():
+    """Wrap the engine's set-up steps to time them (for the first-fit breakdown)."""
+    from keraskit._engine import cache, template, trainer
+
+    acc = defaultdict(float)
+    targets = [
+        (cache, "Template", "build the Keras model (template)"),
+        (cache, "Trainer", "build the trainer (optimizer, signatures)"),
+        (template, "initial_weights", "draw initial weights"),
+    ]
+    for owner, name, label in targets:
+        fn = getattr(owner, name)
+
+        def timed(*args, fn=fn, label=label, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                acc[label] += time.perf_counter() - start
+
+        setattr(owner, name, timed)
+    for cls, name, label in [
+        (trainer.Trainer, "epoch", "epochs (the first call traces and optimizes)"),
+        (trainer.Trainer, "evaluate", "evaluation (traced on first call)"),
+    ]:
+        original = cls.__init__
+
+        def init(self, *args, original=original, name=name, label=label, **kwargs):
+            original(self, *args, **kwargs)
+            fn = getattr(self, name, None)
+            if fn is None:
+                return
+
+            def timed(*a, **k):
+                start = time.perf_counter()
+                try:
+                    return fn(*a, **k)
+                finally:
+                    acc[label] += time.perf_counter() - start
+
+            setattr(self, name, timed)
+
+        cls.__init__ = init
+    return acc
+
+
+def first_fit(quick):
+    """Section 10: what the first fit in a process costs, and where it goes."""
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    import keraskit
+
+    X, y = _digits()
+    X = X.astype(np.float64)
+    out = {}
+    start = time.perf_counter()
+    from keraskit._tensorflow import tf
+
+    out["import TensorFlow"] = time.perf_counter() - start
+    start = time.perf_counter()
+    tf.zeros(()).numpy()
+    out["start runtime"] = time.perf_counter() - start
+    kw = dict(random_state=0, max_iter=20 if quick else 200)
+    acc = _first_fit_stages()
+    out["default first"] = _timed(lambda: keraskit.MLPClassifier(**kw).fit(X, y))
+    out["breakdown"] = dict(acc)
+    out["default again"] = _timed(lambda: keraskit.MLPClassifier(**kw).fit(X, y))
+    out["sklearn default"] = _timed(lambda: SkMLP(**kw).fit(X, y))
+
+    def small(width, X=X):
+        return lambda: keraskit.MLPClassifier((width,), max_iter=5, random_state=0).fit(X, y)
+
+    out["(16,) first"] = _timed(small(16))
+    out["(16,) again"] = _timed(small(16))
+    out["new width (32,)"] = _timed(small(32))
+    out["(32,) again"] = _timed(small(32))
+    out["float32 first"] = _timed(small(32, X.astype(np.float32)))
+    out["float32 again"] = _timed(small(32, X.astype(np.float32)))
+    return out
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 SECTIONS = {
     "seed": seed_and_latency,
     "small": small_fit,
@@ -552,6 +642,7 @@ SECTIONS = {
     "grid": grid_search,
     "grid_jobs": grid_search_jobs,
     "fused": fused_search,
+    "first": first_fit,
 }
 
 
@@ -747,7 +838,33 @@ def build_table(r):
         )
     )
     rows.extend(_fused_rows(r["fused"]))
+    rows.extend(_first_rows(r["first"]))
     return rows
+
+
+def _first_rows(ff):
+    """Section 10's rows."""
+    return [
+        _row(
+            "10. first fit in a process (TensorFlow imported), default MLPClassifier on digits",
+            "<= 1.5x the same fit warm",
+            sklearn=f"{ff['sklearn default'] / ff['default again']:.2f}x of keraskit warm",
+            keraskit=f"{ff['default first'] / ff['default again']:.2f}x warm; (16,) 5 epochs "
+            f"{ff['(16,) first'] / ff['(16,) again']:.1f}x",
+        ),
+        _row(
+            "10. a new width of a traced architecture, more than a warm fit",
+            "<= 0.05 s",
+            keraskit=f"{ff['new width (32,)'] - ff['(32,) again']:+.2f} s; first float32 "
+            f"after float64 {ff['float32 first'] - ff['float32 again']:+.2f} s",
+        ),
+        _row(
+            "10. importing + starting TensorFlow, in units of a warm default fit",
+            "",
+            keraskit=f"{ff['import TensorFlow'] / ff['default again']:.1f}x + "
+            f"{ff['start runtime'] / ff['default again']:.2f}x",
+        ),
+    ]
 
 
 def _fused_rows(fz):
@@ -823,6 +940,12 @@ def main():
         "to compare across machines)."
     )
     print_table(build_table(results), results["small"]["breakdown"], reference)
+    print("\nWhere the first fit in a process spends its time (s; default MLPClassifier):")
+    first = results["first"]
+    for name, seconds in sorted(first["breakdown"].items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<46} {seconds:7.3f}")
+    print(f"  {'the whole first fit':<46} {first['default first']:7.3f}")
+    print(f"  {'the same fit again':<46} {first['default again']:7.3f}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ process started afterwards (joblib and Dask workers included).
 from __future__ import annotations
 
 import os
+import re
 import sys
+import tempfile
 from numbers import Integral
 
 _THREAD_VARS = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
@@ -34,7 +36,7 @@ def _positive_int(name):
 def _set_tf_threads(threads):
     """Apply ``threads`` to a TensorFlow already imported; raises if its runtime started."""
     # configure() and before_tensorflow() apply settings; importing keraskit must not import TF
-    import tensorflow as tf
+    tf, _ = import_tensorflow()
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
@@ -48,7 +50,7 @@ def _export_threads(threads):
 
 def _set_tf_memory_growth(enabled):
     # as in _set_tf_threads
-    import tensorflow as tf
+    tf, _ = import_tensorflow()
 
     for gpu in tf.config.list_physical_devices("GPU"):
         tf.config.experimental.set_memory_growth(gpu, enabled)
@@ -167,3 +169,94 @@ def before_tensorflow():
         except RuntimeError:
             return  # the runtime is already running with the user's settings
     _export_threads(share)
+
+
+#: An absl log line as TensorFlow's C++ code writes it before logging is set up:
+#: severity letter, date, time, thread, source location (``I0000 00:00:17.. 93 port.cc:153]``).
+_ABSL_LINE = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:[\d.]+\s+\d+ \S+:\d+\] ")
+_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called"
+_SEVERITY = {"I": 0, "W": 1, "E": 2, "F": 3}
+#: A line Python's ``warnings`` module writes: ``path:line: Category: message``.
+_PYTHON_WARNING = re.compile(r"^\S.*:\d+: \w+: ")
+
+
+def _shown(severity):
+    """Whether a start-up line of this absl severity reaches the terminal.
+
+    ``TF_CPP_MIN_LOG_LEVEL`` decides as TensorFlow's logging does once it is set up (its
+    start-up lines ignore it); unset, informational lines are hidden and warnings and
+    errors shown. Fatal lines are always shown.
+    """
+    level = _positive_int("TF_CPP_MIN_LOG_LEVEL")
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "").strip() == "0":
+        level = 0
+    threshold = 1 if level is None else level
+    return _SEVERITY[severity] >= min(threshold, 3)
+
+
+def filter_startup_lines(text):
+    """Text written to stderr while TensorFlow loads, without its start-up chatter.
+
+    Dropped: absl lines below the severity ``TF_CPP_MIN_LOG_LEVEL`` asks for (see
+    :func:`_shown`) with their continuation lines (a message of several lines), and
+    absl's "All log messages before absl::InitializeLog()" notice when nothing it
+    announces is kept. Everything else (Python warnings, a library's own messages) is
+    kept, in order.
+    """
+    kept, preamble, dropping = [], None, False
+    for line in text.splitlines(keepends=True):
+        if line.startswith(_ABSL_PREAMBLE):
+            preamble, dropping = line, False
+            continue
+        match = _ABSL_LINE.match(line)
+        if match is None and dropping and not _PYTHON_WARNING.match(line):
+            continue  # the rest of a dropped message
+        dropping = match is not None and not _shown(match.group(1))
+        if dropping:
+            continue
+        if match and preamble is not None:
+            kept.append(preamble)
+        preamble = None
+        kept.append(line)
+    return "".join(kept)
+
+
+def import_tensorflow():
+    """Import TensorFlow and Keras once, keeping TensorFlow's start-up chatter off stderr.
+
+    TensorFlow's C++ libraries write lines such as "Could not find cuda drivers" and
+    "oneDNN custom operations are on" to the process's stderr while they load, before
+    ``TF_CPP_MIN_LOG_LEVEL`` is read. keraskit imports TensorFlow with stderr (the file
+    descriptor) sent to a temporary file, then writes back what :func:`filter_startup_lines`
+    keeps. Python's logging, ``warnings`` filters and TensorFlow's log level are not
+    touched. If TensorFlow is already imported (by the user's code), nothing happens.
+
+    Returns
+    -------
+    tf, keras : module
+    """
+    if "tensorflow" in sys.modules and "keras" in sys.modules:
+        return sys.modules["tensorflow"], sys.modules["keras"]
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to protect (a closed descriptor 2)
+        import keras
+        import tensorflow as tf
+
+        return tf, keras
+    with tempfile.TemporaryFile() as captured:
+        sys.stderr.flush()
+        try:
+            os.dup2(captured.fileno(), 2)
+            import keras
+            import tensorflow as tf
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+        captured.seek(0)
+        text = captured.read().decode("utf-8", errors="replace")
+    kept = filter_startup_lines(text)
+    if kept:
+        sys.stderr.write(kept)
+    return tf, keras

@@ -83,6 +83,58 @@ def test_import_and_fit_touch_no_tensorflow_setting():
     }
 
 
+STARTUP = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+    "I0000 00:00:1796237942.004446    9345 port.cc:153] oneDNN custom operations are on.\n"
+    "I0000 00:00:1796237942.5    9345 cpu_feature_guard.cc:227] This TensorFlow binary is\n"
+    "To enable the following instructions: AVX2 FMA, rebuild TensorFlow.\n"
+    "/site-packages/somelib.py:3: DeprecationWarning: a user-visible warning\n"
+    "W0000 00:00:1796237942.7    9345 util.cc:163] Not handling type DT_DOUBLE\n"
+)
+
+
+@pytest.mark.parametrize(
+    "level, expected",
+    [
+        (None, STARTUP.splitlines(keepends=True)[4:]),  # unset: informational lines hidden
+        ("3", STARTUP.splitlines(keepends=True)[4:5]),  # the user's level, as TensorFlow's
+        ("0", STARTUP.splitlines(keepends=True)),  # asked for everything: everything
+    ],
+)
+def test_tensorflow_startup_chatter_is_filtered_by_the_users_level(monkeypatch, level, expected):
+    from keraskit._config import filter_startup_lines
+
+    if level is None:
+        monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    else:
+        monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", level)
+    assert filter_startup_lines(STARTUP) == "".join(expected)
+
+
+def test_first_fit_prints_no_tensorflow_startup_lines_and_touches_no_logging():
+    script = """
+        import json, logging, os, sys
+        import keraskit, numpy as np
+        before = (logging.getLogger().level, os.environ.get("TF_CPP_MIN_LOG_LEVEL"))
+        X = np.random.RandomState(0).rand(30, 3); y = np.arange(30) % 2
+        keraskit.MLPClassifier((4,), max_iter=2, random_state=0).fit(X, y)
+        after = (logging.getLogger().level, os.environ.get("TF_CPP_MIN_LOG_LEVEL"))
+        print(json.dumps({"same": before == after}))
+    """
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert json.loads(out.stdout.splitlines()[-1])["same"]
+    assert "absl::InitializeLog" not in out.stderr
+    assert "cuda drivers" not in out.stderr and "oneDNN" not in out.stderr, out.stderr
+
+
 def test_configure_before_tensorflow_starts_and_refuses_after():
     found = _run(
         """

@@ -12,9 +12,7 @@ Other activations and losses keep the tape (``StackedTrainer`` decides).
 
 from __future__ import annotations
 
-import keras
-import tensorflow as tf
-
+from .._tensorflow import keras, tf
 from .losses import smoothed_targets
 
 #: Activations (Keras names) and TensorFlow's formulas for their derivative from their output.

@@ -2,13 +2,17 @@
 
 Every fit of one architecture shares its template (and every fit of one architecture and
 optimizer its trainer), so each is traced once; the least recently used go beyond
-``CACHE_SIZE``. A template is used by one fit at a time (``Template.lock``).
+``CACHE_SIZE``. A template is used by one fit at a time (``Template.lock``): fits of one
+signature running at once in threads (a search with ``n_jobs`` threads) each get a copy of
+the trainer of their own (:func:`trainer_for_fit`), up to one per core.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 
 from .distribute import get_strategy
 from .stacked import StackedTrainer
@@ -21,6 +25,7 @@ CACHE_SIZE = 32
 _templates: OrderedDict = OrderedDict()
 _trainers: OrderedDict = OrderedDict()
 _stacked: OrderedDict = OrderedDict()
+_copies: dict = {}  # trainer key -> further trainers of that signature, for threads
 _lock = threading.Lock()
 
 
@@ -34,7 +39,8 @@ def _cached(cache, key, make):
         value = cache.setdefault(key, value)
         cache.move_to_end(key)
         while len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
+            gone, _ = cache.popitem(last=False)
+            _copies.pop(gone, None)
     return value
 
 
@@ -80,6 +86,43 @@ def get_trainer(arch_spec, train_spec, distribution=None):
         (arch_spec, train_spec, distribution),
         lambda: Trainer(get_template(arch_spec, distribution), train_spec),
     )
+
+
+@contextmanager
+def trainer_for_fit(arch_spec, train_spec, distribution=None):
+    """A trainer of the signature that no other thread is training with, for one fit.
+
+    The shared trainer (:func:`get_trainer`) when it is free; else a free copy, or a new
+    one (its own template and trace) while there are fewer copies than cores; else the
+    shared one, once the fit holding it ends. The trainer's template is locked for the
+    duration of the block.
+
+    Parameters
+    ----------
+    arch_spec, train_spec, distribution
+        As for :func:`get_trainer`.
+
+    Yields
+    ------
+    trainer : Trainer
+    """
+    key = (arch_spec, train_spec, distribution)
+    shared = get_trainer(arch_spec, train_spec, distribution)
+    with _lock:
+        candidates = [shared, *_copies.setdefault(key, [])]
+    trainer = next((t for t in candidates if t.template.lock.acquire(blocking=False)), None)
+    if trainer is None and len(candidates) < (os.cpu_count() or 1):
+        trainer = Trainer(Template(arch_spec, get_strategy(distribution)), train_spec)
+        trainer.template.lock.acquire()
+        with _lock:
+            _copies.setdefault(key, []).append(trainer)
+    if trainer is None:
+        trainer = shared
+        trainer.template.lock.acquire()
+    try:
+        yield trainer
+    finally:
+        trainer.template.lock.release()
 
 
 def get_stacked_trainer(chain, loss, solver, dtype, uses_l1=True):

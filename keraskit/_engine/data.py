@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-import tensorflow as tf
+
+from .._tensorflow import tf
 
 #: Rows per call of the inference function; bounds memory on large inputs.
 PREDICT_CHUNK = 16384

@@ -6,8 +6,8 @@ import contextlib
 import threading
 
 import numpy as np
-import tensorflow as tf
 
+from .._tensorflow import tf
 from .devices import DISTRIBUTIONS
 
 _strategies: dict = {}

@@ -16,9 +16,10 @@ sizes is not something any BLAS-backed path offers.
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 from scipy import special
+
+from .._tensorflow import keras
 
 #: Inputs with ``rows * weights`` at most this go through NumPy (about a millisecond of work).
 NUMPY_BUDGET = 1 << 24

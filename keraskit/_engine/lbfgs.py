@@ -5,10 +5,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import tensorflow as tf
 from scipy.optimize import minimize
 from sklearn.utils.optimize import _check_optimize_result
 
+from .._tensorflow import tf
 from .data import tensor_chunks
 from .loop import NON_FINITE_MESSAGE, callback_list, check_finite
 from .progress import Reporter

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import warnings
 
-import keras
 import numpy as np
-import tensorflow as tf
 from sklearn.exceptions import ConvergenceWarning
 
+from .._tensorflow import keras, tf
 from .data import TrainingRows, reshuffle, tensor_chunks
 from .progress import Reporter
 from .schedules import count_no_improvement, on_plateau, rate_after_epoch

@@ -52,7 +52,7 @@ def smoothed_targets(name, y, smoothing):
     y : tf.Tensor
     """
     # imported at trace time, not with this module (see the module docstring)
-    import tensorflow as tf
+    from .._tensorflow import tf
 
     k = tf.cast(tf.shape(y)[-1], y.dtype) if name == "log_loss" else 2
     return y * (1 - smoothing) + smoothing / k
@@ -75,7 +75,7 @@ def per_sample_loss(name, y, z, smoothing):
     loss : tf.Tensor of shape (..., batch)
     """
     # imported at trace time, not with this module (see the module docstring)
-    import tensorflow as tf
+    from .._tensorflow import tf
 
     if name == "log_loss":
         y = smoothed_targets(name, y, smoothing)

@@ -37,7 +37,7 @@ def make_optimizer(spec):
     if spec.solver in FULL_BATCH_SOLVERS:
         return None
     # imported when the first trainer is built, not with this module (see its docstring)
-    import keras
+    from .._tensorflow import keras
 
     name, constants = OPTIMIZERS[spec.solver]
     kwargs = {k: getattr(spec, k) for k in constants}

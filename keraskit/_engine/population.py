@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 import joblib
 import numpy as np
 import scipy.sparse as sp
-import tensorflow as tf
 from sklearn.exceptions import ConvergenceWarning
 
+from .._tensorflow import tf
 from . import cache
 from .data import IN_GRAPH_BYTES, reshuffle
 from .loop import NON_FINITE_MESSAGE, diverged_message, max_iter_message, validation_result

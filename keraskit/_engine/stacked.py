@@ -19,10 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import keras
-import tensorflow as tf
-
 from .._networks.specs import OUTPUT_LAYER
+from .._tensorflow import keras, tf
 from . import backprop
 from .losses import per_sample_loss
 from .template import compiled
@@ -159,12 +157,10 @@ class StackedTrainer:
                 params,
                 slots,
             ],
-            autograph=False,  # written for the graph: tracing converts no source code
         )
         self.evaluate = compiled(
             self._evaluate_impl,
             input_signature=[*data, *rows, *hyper, masks, params],
-            autograph=False,
         )
 
     def _rank(self, i):

@@ -9,11 +9,10 @@ scikit-learn's: ``(sum of weighted losses + penalty) / sum of weights`` per batc
 
 from __future__ import annotations
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from .._networks.specs import OUTPUT_LAYER
+from .._tensorflow import keras, tf
 from .distribute import skip_together, strategy_scope
 from .losses import per_sample_loss, report_scale
 from .optimizers import make_optimizer
@@ -145,12 +144,19 @@ class Trainer:
     def _epoch_impl(self, X, Y, sw, perm, batch_size, alpha, l1, smoothing):
         n = tf.shape(perm)[0]
         n_batches = (n + batch_size - 1) // batch_size
-        total = tf.zeros((), self.template.dtype)
-        for i in tf.range(n_batches):
+
+        def step(i, total):
             idx = perm[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
             xb, yb, swb = tf.gather(X, idx), tf.gather(Y, idx), tf.gather(sw, idx)
             loss = self._train_step(xb, yb, swb, alpha, l1, smoothing)
-            total += loss * tf.cast(tf.shape(idx)[0], total.dtype)
+            return i + 1, total + loss * tf.cast(tf.shape(idx)[0], total.dtype)
+
+        # an explicit loop: the function is traced without autograph (see compiled)
+        _, total = tf.while_loop(
+            lambda i, _: i < n_batches,
+            step,
+            (tf.constant(0), tf.zeros((), self.template.dtype)),
+        )
         # the weights that end the epoch come back with its loss: one call, not two
         return total / tf.cast(n, total.dtype), self.template.read_flat()
 

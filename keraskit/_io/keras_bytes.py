@@ -23,7 +23,7 @@ def model_to_bytes(model):
     before_tensorflow()
     # Keras is imported on the first save or load: this module is imported with keraskit,
     # which must not start TensorFlow's 4-7 s import
-    import keras
+    from .._tensorflow import keras
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.keras")
@@ -68,9 +68,8 @@ def model_from_bytes(data, compile=False):
     before_tensorflow()
     # as in model_to_bytes: Keras (and keraskit's own layers, which registering makes
     # loadable in safe mode) are imported on first use, not with keraskit
-    import keras
-
     from .._networks import augment  # noqa: F401
+    from .._tensorflow import keras
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.keras")

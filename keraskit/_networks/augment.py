@@ -7,8 +7,10 @@ estimator's ``random_state`` through the layers' seed-generator state, set at ea
 
 from __future__ import annotations
 
-import keras
-from keras import ops
+from .._tensorflow import keras
+
+ops = keras.ops
+
 
 _FLIP_MODES = {
     "horizontal": "horizontal",

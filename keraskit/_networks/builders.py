@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from functools import partial
 
-import keras
 import numpy as np
 
+from .._tensorflow import keras
 from . import augment
 from .activations import KERAS_ACTIVATIONS
 from .specs import (

@@ -128,23 +128,23 @@ class BaseKerasEstimator(BaseEstimator):
         from .._engine import cache, lbfgs, loop
 
         plan = self._plan_fit(X, y, sample_weight, incremental)
-        trainer = cache.get_trainer(plan.arch, plan.train_spec, plan.distribution)
-        if self.solver in FULL_BATCH_SOLVERS:
-            weights, n_iter, loss = lbfgs.train_lbfgs(
-                trainer, plan.weights, plan.data, plan.cfg, plan.progress, plan.callbacks
+        with cache.trainer_for_fit(plan.arch, plan.train_spec, plan.distribution) as trainer:
+            if self.solver in FULL_BATCH_SOLVERS:
+                weights, n_iter, loss = lbfgs.train_lbfgs(
+                    trainer, plan.weights, plan.data, plan.cfg, plan.progress, plan.callbacks
+                )
+                self._set_fitted(plan.arch, weights, plan.progress, n_iter, lbfgs_loss=loss)
+                return self
+            weights, n_iter = loop.train(
+                trainer,
+                plan.weights,
+                plan.data,
+                plan.cfg,
+                plan.progress,
+                plan.score_fn,
+                plan.callbacks,
+                plan.rng,
             )
-            self._set_fitted(plan.arch, weights, plan.progress, n_iter, lbfgs_loss=loss)
-            return self
-        weights, n_iter = loop.train(
-            trainer,
-            plan.weights,
-            plan.data,
-            plan.cfg,
-            plan.progress,
-            plan.score_fn,
-            plan.callbacks,
-            plan.rng,
-        )
         self._set_fitted(plan.arch, weights, plan.progress, n_iter)
         return self
 
@@ -420,7 +420,7 @@ class BaseKerasEstimator(BaseEstimator):
         rt = self._runtime
         if rt.tensors is None:
             # only large inputs need weight tensors; TensorFlow runs for them already
-            import tensorflow as tf
+            from .._tensorflow import tf
 
             rt.tensors = tuple([tf.constant(a) for a in part] for part in self._weights)
         return rt.tensors

@@ -161,7 +161,7 @@ class BaseWrapper(BaseEstimator):
         return {n: getattr(self, n) for n in names if hasattr(self, n)}
 
     def _compile_kwargs(self, width=None, out_dtype=None):
-        import keras  # the model function imported it already
+        from ..._tensorflow import keras  # the model function imported it already
 
         kwargs = {k: v for k, v in self._kwargs.items() if k in BARE_COMPILE}
         kwargs.update(self._routed("compile"))
@@ -226,9 +226,8 @@ class BaseWrapper(BaseEstimator):
         of random layers (they restart from their seeds).
         """
         # see _strategy
-        import tensorflow as tf
-
         from ..._engine.distribute import strategy_scope
+        from ..._tensorflow import tf
 
         strategy = self._strategy()
         if self.model_.distribute_strategy is not (strategy or tf.distribute.get_strategy()):
@@ -236,7 +235,7 @@ class BaseWrapper(BaseEstimator):
                 self.model_ = load_model(model_to_bytes(self.model_))
 
     def _build_in_scope(self):
-        import keras  # imported on the first fit, not with keraskit
+        from ..._tensorflow import keras  # imported on the first fit, not with keraskit
 
         register_keraskit_objects()
         spec = self.model
@@ -304,7 +303,7 @@ class BaseWrapper(BaseEstimator):
         return kwargs
 
     def _callbacks(self):
-        import keras  # imported on the first fit, not with keraskit
+        from ..._tensorflow import keras  # imported on the first fit, not with keraskit
 
         if self.callbacks is None:
             return []

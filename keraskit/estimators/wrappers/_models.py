@@ -32,7 +32,7 @@ def r_squared(y_true, y_pred):
 
 def register_keraskit_objects():
     """Make ``r_squared`` serializable in ``.keras`` files (safe loading needs the name)."""
-    import keras  # as in r_squared
+    from ..._tensorflow import keras  # as in r_squared
 
     if "keraskit>r_squared" not in keras.saving.get_custom_objects():
         keras.saving.register_keras_serializable(package="keraskit", name="r_squared")(r_squared)
@@ -49,7 +49,7 @@ class Runner:
 
     def __init__(self, model):
         # the model's own TensorFlow is imported already
-        import tensorflow as tf
+        from ..._tensorflow import tf
 
         self.model = model
         self.single = len(model.outputs) == 1 and len(model.inputs) == 1

@@ -32,8 +32,9 @@ def seeded(random_state, offset=0):
         yield
         return
     # TensorFlow is imported by the fit that needs it, not with keraskit
-    import tensorflow as tf
     from tensorflow.python.eager import context
+
+    from ..._tensorflow import tf
 
     # continuing fits (warm start, partial_fit) get a new seed per epoch already trained, so
     # that their batches are not shuffled identically at every call
