@@ -1,4 +1,4 @@
-"""Process-level TensorFlow settings: thread pools and GPU memory growth.
+"""Process-level TensorFlow settings: thread pools, GPU memory growth, a quiet import.
 
 Importing keraskit changes nothing in TensorFlow. Settings are applied only when the user
 calls :func:`configure`, with one automatic exception: in a worker process whose share of
@@ -202,6 +202,16 @@ def filter_startup_lines(text):
     absl's "All log messages before absl::InitializeLog()" notice when nothing it
     announces is kept. Everything else (Python warnings, a library's own messages) is
     kept, in order.
+
+    Parameters
+    ----------
+    text : str
+        What the process wrote to stderr while TensorFlow was imported.
+
+    Returns
+    -------
+    kept : str
+        The lines to show, with their line ends.
     """
     kept, preamble, dropping = [], None, False
     for line in text.splitlines(keepends=True):
