@@ -250,6 +250,7 @@ def import_tensorflow():
     try:
         saved = os.dup(2)
     except OSError:  # no stderr to protect (a closed descriptor 2)
+        # importing keraskit must not import TensorFlow: this function is its only door
         import keras
         import tensorflow as tf
 
@@ -258,6 +259,7 @@ def import_tensorflow():
         sys.stderr.flush()
         try:
             os.dup2(captured.fileno(), 2)
+            # importing keraskit must not import TensorFlow: this function is its only door
             import keras
             import tensorflow as tf
         finally:
