@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import inspect
 import json
 import os
 import resource
@@ -254,6 +255,11 @@ def _instrument(acc):
         (loop, "train", "training loop (all)"),
         (_base.BaseKerasEstimator, "_set_fitted", "fitted attributes"),
     ]
+    _time_calls(acc, targets)
+
+
+def _time_calls(acc, targets):
+    """Replace each ``owner.name`` of ``targets`` by a wrapper adding its time to ``acc``."""
     for owner, name, label in targets:
         fn = getattr(owner, name)
 
@@ -264,7 +270,7 @@ def _instrument(acc):
             finally:
                 acc[label] += time.perf_counter() - start
 
-        setattr(owner, name, functools.wraps(fn)(timed))
+        setattr(owner, name, functools.wraps(fn)(timed) if inspect.isfunction(fn) else timed)
 
 
 def small_fit(quick):
@@ -564,17 +570,7 @@ def _first_fit_stages():
         (cache, "Trainer", "build the trainer (optimizer, signatures)"),
         (template, "initial_weights", "draw initial weights"),
     ]
-    for owner, name, label in targets:
-        fn = getattr(owner, name)
-
-        def timed(*args, fn=fn, label=label, **kwargs):
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                acc[label] += time.perf_counter() - start
-
-        setattr(owner, name, timed)
+    _time_calls(acc, targets)
     original = trainer.Trainer.__init__
 
     def init(self, *args, **kwargs):

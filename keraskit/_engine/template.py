@@ -28,7 +28,7 @@ from .fastpath import numpy_forward
 before_tensorflow()
 
 
-def compiled(fn, input_signature, autograph=False):
+def compiled(fn, input_signature):
     """``tf.function(fn, input_signature)``, traced once per architecture by design.
 
     keraskit compiles one function per architecture (bounded by ``CACHE_SIZE``), so a grid
@@ -42,7 +42,7 @@ def compiled(fn, input_signature, autograph=False):
     ``(16,)`` fit of 5 epochs took 1.47 s with autograph, 0.45 s without). Keras layers
     need none: they branch with ``keras.ops.cond``.
     """
-    function = tf.function(fn, input_signature=input_signature, autograph=autograph)
+    function = tf.function(fn, input_signature=input_signature, autograph=False)
     function._omit_frequent_tracing_warning = True  # our own object; see the docstring
     return function
 
