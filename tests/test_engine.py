@@ -23,9 +23,9 @@ def test_fits_of_one_shape_share_one_compiled_epoch_function():
     first.predict_proba(X[:5])
     first.predict_proba(np.tile(X, (50, 1)))  # large enough for the TensorFlow path
     trainer = cache.get_trainer(first._arch, first._train_spec())
-    traces = trainer.epoch.experimental_get_tracing_count()
+    traces = trainer.epoch.tracing_count()
     tf_predict = trainer.template._part_fns["model"][2]
-    predict_traces = tf_predict.experimental_get_tracing_count()
+    predict_traces = tf_predict.tracing_count()
     # other data sizes, seeds, penalties, learning rates, batch sizes and label smoothing:
     # all tensors, so no new graph
     for i, n in enumerate([150, 300, 250]):
@@ -44,9 +44,9 @@ def test_fits_of_one_shape_share_one_compiled_epoch_function():
         est.predict_proba(np.tile(X, (40 + i, 1)))
         assert cache.get_trainer(est._arch, est._train_spec()) is trainer
     assert traces == 1
-    assert trainer.epoch.experimental_get_tracing_count() == traces
+    assert trainer.epoch.tracing_count() == traces
     assert predict_traces == 1
-    assert tf_predict.experimental_get_tracing_count() == predict_traces
+    assert tf_predict.tracing_count() == predict_traces
 
 
 def test_concurrent_estimators_of_one_shape_do_not_share_weights():

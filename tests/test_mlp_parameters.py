@@ -457,7 +457,7 @@ def test_nadam_and_adagrad_start_from_their_own_initial_state(digits):
         trainer = cache.get_trainer(est._arch, est._train_spec())
         fresh = trainer._fresh_state
         assert any(np.any(a != 0) for a in fresh), solver  # u_product=1, accumulators=0.1
-        trainer.reset_optimizer()
+        trainer.start(trainer.template.get_weights())  # no state given: the fresh one
         for v, a in zip(trainer.optimizer.variables, fresh, strict=True):
             np.testing.assert_array_equal(v.numpy(), a)
 

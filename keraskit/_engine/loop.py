@@ -142,19 +142,23 @@ class Loop:
         self.report = None
 
     def run_epoch(self):
-        """One epoch; returns its mean loss and the weights that end it (flat tensors)."""
+        """One epoch; returns its mean loss, and the weights and optimizer state that end it
+        (flat tensors)."""
         if self.cfg.shuffle:
             # sklearn reshuffles the previous order (a composition of permutations); doing the
             # same keeps the batches identical to sklearn's for the same random_state
             self.order = reshuffle(self.order, self.rng)
         index = self.rows.epoch_index(self.order)
+        rate = np.float32(self.p.learning_rate)
         if self.rows.in_graph:  # the whole epoch in one call
             (chunk,) = self.rows.chunks(index)
-            loss, flats = self.trainer.epoch(*chunk, self.batch_size, *self.consts)
+            loss, *flats = self.trainer.epoch(*chunk, self.batch_size, *self.consts, rate)
             return float(loss), flats
         total, flats = 0.0, None
         for X, Y, sw, positions in self.rows.chunks(index):
-            loss, flats = self.trainer.epoch(X, Y, sw, positions, self.batch_size, *self.consts)
+            loss, *flats = self.trainer.epoch(
+                X, Y, sw, positions, self.batch_size, *self.consts, rate
+            )
             total += float(loss) * int(positions.shape[0])
         return total / len(index), flats
 
@@ -187,7 +191,7 @@ class Loop:
         p.validation_scores.append(score)
         self.report.validation(score)
         if count_no_improvement(p, self.cfg.tol, score):
-            p.best_weights = self.last_good  # the weights that ended this epoch
+            p.best_weights = self.last_good[0]  # the weights that ended this epoch
 
     def diverged(self, loss):
         """Keep the last weights that gave finite losses and warn; with none, raise.
@@ -201,7 +205,8 @@ class Loop:
         if self.n_iter == 1:
             raise ValueError(NON_FINITE_MESSAGE)
         keep = self.last_good if np.isfinite(loss) else self.prev_good
-        self.trainer.template.set_weights(keep)
+        self.trainer.template.set_weights(keep[0])
+        self.final = keep
         warnings.warn(
             diverged_message(self.n_iter, loss),
             ConvergenceWarning,
@@ -209,10 +214,10 @@ class Loop:
         )
 
     def begin_epoch(self):
-        """Set this epoch's learning rate (callbacks may change it)."""
-        opt_lr = self.trainer.optimizer.learning_rate
-        opt_lr.assign(self.p.learning_rate)
+        """Callbacks may change this epoch's learning rate (the epoch's call sets it)."""
         if self.callbacks is not None:
+            opt_lr = self.trainer.optimizer.learning_rate
+            opt_lr.assign(self.p.learning_rate)
             self.callbacks.on_epoch_begin(self.n_iter)
             self.p.learning_rate = float(opt_lr.numpy())
 
@@ -236,7 +241,7 @@ class Loop:
         """Run one epoch and its bookkeeping; return whether to stop."""
         p = self.p
         self.begin_epoch()
-        loss, flats = self.run_epoch()
+        loss, (flats, optimizer_flats) = self.run_epoch()
         weights = self.trainer.template.get_weights(flats) if np.isfinite(loss) else None
         if weights is None or not all_finite(weights):
             self.n_iter += 1
@@ -244,7 +249,8 @@ class Loop:
             return True
         # the epoch counts once its weights are safe: an interrupt before this line falls
         # back to the previous epoch, with bookkeeping to match
-        self.prev_good, self.last_good = self.last_good, weights
+        ended = (weights, self.trainer.optimizer_state(optimizer_flats))
+        self.prev_good, self.last_good = self.last_good, ended
         self.n_iter += 1
         p.t += len(self.order)
         p.loss_curve.append(loss)
@@ -268,19 +274,28 @@ class Loop:
                     stacklevel=4,
                 )
 
-    def run(self):
-        """Run epochs until a stopping rule fires; return the number of epochs run."""
-        p, template, cbs = self.p, self.trainer.template, self.callbacks
-        self.last_good = self.prev_good = template.get_weights()
+    def run(self, start):
+        """Run epochs from ``start`` until a stopping rule fires; return the epochs run.
+
+        ``start`` is the ``(weights, optimizer_state)`` loaded into the trainer; afterwards
+        :attr:`final` holds the pair the fit ends with (the last finite epoch's, the best
+        weights under early stopping, or what callbacks left in the model).
+        """
+        p, cbs = self.p, self.callbacks
+        self.last_good = self.prev_good = start
+        self.final = None  # set by a divergence
         self.report = Reporter(self.cfg.verbose, self.cfg.max_iter, self.cfg.progress_bar)
         if cbs is not None:
             cbs.on_train_begin()
         try:
             self.epochs()
+            if self.final is None:
+                self.final = self.last_good
         except KeyboardInterrupt:
             # keep the last completed epoch (the best one under early stopping, below); a
             # second Ctrl-C during this wrap-up propagates
-            template.set_weights(self.last_good)
+            self.trainer.template.set_weights(self.last_good[0])
+            self.final = self.last_good
             warnings.warn(
                 f"Training interrupted by user after {self.n_iter} completed epoch(s); the "
                 "estimator keeps the weights of the last completed epoch.",
@@ -289,9 +304,10 @@ class Loop:
         finally:
             self.report.close()
         if cbs is not None:
-            cbs.on_train_end()
+            cbs.on_train_end()  # callbacks may change the weights (restore_best_weights)
+            self.final = (self.trainer.template.get_weights(), self.trainer.get_optimizer_state())
         if p.early_stopping and p.best_weights is not None:
-            template.set_weights(p.best_weights)
+            self.final = (p.best_weights, self.final[1])
         return self.n_iter
 
 
@@ -327,14 +343,15 @@ def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng):
     """
     template = trainer.template
     with template.lock:
-        template.set_weights(init_weights)
         same_optimizer = progress.optimizer_spec == trainer.spec
+        state = None
         if cfg.incremental and progress.optimizer_state is not None and same_optimizer:
-            trainer.set_optimizer_state(progress.optimizer_state)
-        else:
-            trainer.reset_optimizer()
+            state = progress.optimizer_state
+        state = trainer.start(init_weights, state)
+        start = (template.as_variables(init_weights), state)
         cbs = callback_list(trainer, callbacks)
-        n_iter = Loop(trainer, data, cfg, progress, score_fn, cbs, rng).run()
-        progress.optimizer_state = trainer.get_optimizer_state()
+        loop = Loop(trainer, data, cfg, progress, score_fn, cbs, rng)
+        n_iter = loop.run(start)
+        weights, progress.optimizer_state = loop.final
         progress.optimizer_spec = trainer.spec
-        return template.get_weights(), n_iter
+        return weights, n_iter

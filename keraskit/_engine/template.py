@@ -29,7 +29,7 @@ before_tensorflow()
 
 
 def compiled(fn, input_signature):
-    """``tf.function(fn, input_signature)``, traced once per architecture by design.
+    """``fn`` traced once, against ``input_signature``, and called at a graph call's cost.
 
     keraskit compiles one function per architecture (bounded by ``CACHE_SIZE``), so a grid
     search over layer sizes traces the same Python code for each new shape; TensorFlow's
@@ -41,10 +41,65 @@ def compiled(fn, input_signature):
     source on its first trace, which cost a first fit about a second (measured: a first
     ``(16,)`` fit of 5 epochs took 1.47 s with autograph, 0.45 s without). Keras layers
     need none: they branch with ``keras.ops.cond``.
+
+    Returns
+    -------
+    CompiledFunction
+        Called with arguments matching ``input_signature`` (arrays or tensors).
     """
     function = tf.function(fn, input_signature=input_signature, autograph=False)
     function._omit_frequent_tracing_warning = True  # our own object; see the docstring
-    return function
+    return CompiledFunction(function, input_signature)
+
+
+class CompiledFunction:
+    """A ``tf.function`` with a fixed signature, called through its one concrete function.
+
+    Calling a ``tf.function`` binds the arguments to its signature, looks the trace up and
+    casts the inputs on every call: about 0.3 ms, measured, where running a small graph
+    costs 0.05 ms, and a small fit makes a dozen calls. With the signature fixed there is
+    only one trace, so the arguments are converted to tensors of the signature's dtypes and
+    handed to it flat. TensorFlow's own call path is the fallback if its flat call is ever
+    missing.
+
+    Parameters
+    ----------
+    function : tf.types.experimental.PolymorphicFunction
+        The traced function.
+    input_signature : list
+        Its (possibly nested) ``tf.TensorSpec`` signature.
+    """
+
+    def __init__(self, function, input_signature):
+        self.function = function
+        self.dtypes = [spec.dtype for spec in tf.nest.flatten(input_signature)]
+        self._nested = any(isinstance(spec, (list, tuple)) for spec in input_signature)
+        self._concrete = None
+        self._lock = threading.Lock()
+
+    def concrete(self):
+        """The one concrete function (traced on first use, once even under threads)."""
+        if self._concrete is None:
+            with self._lock:
+                if self._concrete is None:
+                    self._concrete = self.function.get_concrete_function()
+        return self._concrete
+
+    def tracing_count(self):
+        """How many times the function was traced (1 once called: the signature is fixed)."""
+        return self.function.experimental_get_tracing_count()
+
+    def __call__(self, *args):
+        concrete = self.concrete()
+        flat = tf.nest.flatten(args) if self._nested else args
+        tensors = [
+            a if isinstance(a, tf.Tensor) else tf.convert_to_tensor(a, dtype)
+            for a, dtype in zip(flat, self.dtypes, strict=True)
+        ]
+        call_flat = getattr(concrete, "_call_flat", None)
+        if call_flat is None:  # pragma: no cover - a TensorFlow without the flat call
+            return concrete(*tensors)
+        return call_flat(tensors, concrete.captured_inputs)
 
 
 class VariableGroup:
@@ -254,10 +309,29 @@ class Template:
 
     def set_weights(self, weights):
         """Load ``(trainable, non_trainable)`` numpy weights into the template variables."""
+        self.check_weights(weights)
+        trainable, non_trainable = weights
+        self._variables.load(list(trainable) + list(non_trainable))
+        self.spread_seeds()
+
+    def as_variables(self, weights):
+        """Copies of ``(trainable, non_trainable)`` weights in the variables' dtypes."""
+        dtypes = [d.as_numpy_dtype for d in self._variables.dtypes]
+        n = len(self.trainable)
+        trainable, non_trainable = weights
+        return (
+            [np.array(a, dtype=d) for a, d in zip(trainable, dtypes[:n], strict=True)],
+            [np.array(a, dtype=d) for a, d in zip(non_trainable, dtypes[n:], strict=True)],
+        )
+
+    def check_weights(self, weights):
+        """Raise ``ValueError`` unless ``(trainable, non_trainable)`` fit the variables."""
         trainable, non_trainable = weights
         if len(trainable) != len(self.trainable) or len(non_trainable) != len(self.non_trainable):
             raise ValueError("weights do not match the template's variables")
-        self._variables.load(list(trainable) + list(non_trainable))
+
+    def spread_seeds(self):
+        """After loading weights under a strategy: give each replica its own dropout seeds."""
         if self._spread_seeds is not None:
             self._spread_seeds()
 

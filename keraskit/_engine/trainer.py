@@ -57,10 +57,15 @@ class Trainer:
         # explicit signatures: one trace per trainer, whatever the data size or hyperparameters
         if self.optimizer is not None:
             self._optimizer_variables = VariableGroup(self.optimizer.variables)
+            # weights and optimizer state loaded together: one call to start a fit
+            self._start_variables = VariableGroup(
+                template.trainable + template.non_trainable + list(self.optimizer.variables)
+            )
             # Nadam's u_product starts at 1 and Adagrad's accumulators at 0.1: keep the
             # freshly built values to reset to, not zeros
             self._fresh_state = self.get_optimizer_state()
-            self.epoch = compiled(self._epoch_impl, input_signature=[x, y, w, *idx, *scalars])
+            rate = spec_of((), tf.float32)  # the learning rate, as Keras' variable holds it
+            self.epoch = compiled(self._epoch_impl, input_signature=[x, y, w, *idx, *scalars, rate])
         else:
             flat = [spec_of((None,), dt)]
             self.assign_flat = compiled(self._assign_flat_impl, input_signature=flat)
@@ -141,7 +146,8 @@ class Trainer:
         reported = self._train_step(X, Y, sw, alpha, l1, smoothing, share)
         return ctx.all_reduce(tf.distribute.ReduceOp.SUM, reported)
 
-    def _epoch_impl(self, X, Y, sw, perm, batch_size, alpha, l1, smoothing):
+    def _epoch_impl(self, X, Y, sw, perm, batch_size, alpha, l1, smoothing, learning_rate):
+        self.optimizer.learning_rate.assign(learning_rate)
         n = tf.shape(perm)[0]
         n_batches = (n + batch_size - 1) // batch_size
 
@@ -157,8 +163,10 @@ class Trainer:
             step,
             (tf.constant(0), tf.zeros((), self.template.dtype)),
         )
-        # the weights that end the epoch come back with its loss: one call, not two
-        return total / tf.cast(n, total.dtype), self.template.read_flat()
+        # the weights and optimizer state that end the epoch come back with its loss: one
+        # call, not three
+        mean = total / tf.cast(n, total.dtype)
+        return mean, self.template.read_flat(), self._optimizer_variables._read_impl()
 
     def _evaluate_impl(self, X, Y, sw, alpha, l1, smoothing):
         total, sw_sum, z = self._loss_parts(X, Y, sw, smoothing, False)
@@ -192,16 +200,34 @@ class Trainer:
             penalty = self._penalty(alpha, l1)
         return penalty, self._flat_grad(penalty, tape)
 
-    def reset_optimizer(self):
-        """Put the optimizer back in its freshly built state for a new fit."""
-        self.set_optimizer_state(self._fresh_state)
+    def start(self, weights, optimizer_state=None):
+        """Load a fit's starting weights and optimizer state (fresh when ``None``) in one call.
+
+        Parameters
+        ----------
+        weights : tuple of (list of ndarray, list of ndarray)
+            Trainable and non-trainable weights of the template.
+        optimizer_state : list of ndarray, default=None
+            Saved by :meth:`get_optimizer_state` (to continue a ``partial_fit``).
+
+        Returns
+        -------
+        optimizer_state : list of ndarray
+            The state loaded.
+        """
+        trainable, non_trainable = weights
+        state = self._fresh_state if optimizer_state is None else optimizer_state
+        if len(state) != len(self.optimizer.variables):
+            raise ValueError("optimizer state does not match the optimizer's variables")
+        self.template.check_weights(weights)
+        self._start_variables.load([*trainable, *non_trainable, *state])
+        self.template.spread_seeds()
+        return state
+
+    def optimizer_state(self, flats):
+        """Optimizer variables as numpy arrays from the flat tensors an epoch returned."""
+        return self._optimizer_variables.unpack(flats)
 
     def get_optimizer_state(self):
         """The optimizer's variables as numpy copies (to continue with ``partial_fit``)."""
         return self._optimizer_variables.read()
-
-    def set_optimizer_state(self, state):
-        """Load optimizer variables saved by :meth:`get_optimizer_state`."""
-        if len(state) != len(self.optimizer.variables):
-            raise ValueError("optimizer state does not match the optimizer's variables")
-        self._optimizer_variables.load(state)
