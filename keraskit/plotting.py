@@ -6,8 +6,9 @@ from __future__ import annotations
 def plot_history(estimator, ax=None, title=None):
     """Draw the learning curves in ``estimator.history_``.
 
-    Training loss and, with early stopping, validation loss share the left axis; the
-    validation score (accuracy, R^2 or negative reconstruction error) is on a right axis.
+    Training loss and, whenever there was validation data (early stopping or ``X_val``),
+    validation loss share the left axis; the validation score (accuracy, R^2 or negative
+    reconstruction error) is on a right axis.
 
     Parameters
     ----------

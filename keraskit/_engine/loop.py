@@ -182,12 +182,16 @@ class Loop:
         return score
 
     def update_no_improvement(self, logs):
-        """sklearn's count of epochs without improvement (validation score or loss)."""
+        """sklearn's count of epochs without improvement (validation score or loss).
+
+        Validation data is evaluated every epoch (its loss and score logged); only under
+        early stopping does its score count.
+        """
         p = self.p
+        score = None if self.val_chunks is None else self.validate(logs)
         if not p.early_stopping:
             count_no_improvement(p, self.cfg.tol)
             return
-        score = self.validate(logs)
         p.validation_scores.append(score)
         self.report.validation(score)
         if count_no_improvement(p, self.cfg.tol, score):

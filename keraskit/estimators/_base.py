@@ -31,10 +31,16 @@ from .._io.registry import register_records
 from .._io.safe_file import save_estimator
 from .._io.versions import FORMAT_VERSION, upgrade_state
 from .._networks import specs
-from . import _prefit
+from . import _prefit, _validation_set
 from ._state import Runtime, atomic_fit
 
-_STOCHASTIC_ONLY = ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_")
+_STOCHASTIC_ONLY = (
+    "loss_curve_",
+    "best_loss_",
+    "validation_scores_",
+    "best_validation_score_",
+    "validation_loss_curve_",
+)
 
 # the records a saved estimator's state may hold (keraskit files name them by class)
 register_records(
@@ -93,7 +99,7 @@ class BaseKerasEstimator(BaseEstimator):
 
     # ----------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the network to data ``X`` and targets ``y``.
 
         Parameters
@@ -104,30 +110,43 @@ class BaseKerasEstimator(BaseEstimator):
             Target values (class labels for classifiers).
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights; the loss is their weighted average.
+        X_val : array-like of shape (n_val_samples, n_features), default=None
+            A fixed validation set (with ``y_val``), as in scikit-learn's
+            ``HistGradientBoosting*``: it replaces the ``validation_fraction`` split, so the
+            network trains on all of ``X``. Early stopping and ``validation_scores_`` use it,
+            and its loss is recorded every epoch (``validation_loss_curve_``), with or
+            without early stopping. Stochastic solvers only. In a ``Pipeline``,
+            ``Pipeline(..., transform_input=["X_val"])`` transforms it as ``X``.
+        y_val : array-like of shape (n_val_samples,) or (n_val_samples, n_outputs), \
+                default=None
+            Targets of ``X_val`` (classes among those of ``y``).
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+            Weights of the validation samples (in the validation loss and score).
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight)
+        validation = _validation_set.from_fit_arguments(X_val, y_val, sample_weight_val)
+        return self._fit(X, y, sample_weight, validation=validation)
 
-    def _fit(self, X, y, sample_weight, incremental=False, prepare=None):
+    def _fit(self, X, y, sample_weight, incremental=False, prepare=None, validation=None):
         """Fit atomically: a failed call leaves a fitted estimator exactly as it was."""
         with atomic_fit(self):
             if prepare is not None:
                 prepare()
-            if not incremental and not hasattr(self, "_weights"):
+            if not incremental and validation is None and not hasattr(self, "_weights"):
                 outcome = _prefit.find(self, X, y, sample_weight)
                 if outcome is not None:  # trained already, by a fused search
                     return _prefit.adopt(self, outcome)
-            return self._fit_unsafe(X, y, sample_weight, incremental)
+            return self._fit_unsafe(X, y, sample_weight, incremental, validation)
 
-    def _fit_unsafe(self, X, y, sample_weight, incremental):
+    def _fit_unsafe(self, X, y, sample_weight, incremental, validation=None):
         # the engine imports TensorFlow: it is loaded on the first fit, not with keraskit
         from .._engine import cache, lbfgs, loop
 
-        plan = self._plan_fit(X, y, sample_weight, incremental)
+        plan = self._plan_fit(X, y, sample_weight, incremental, validation)
         with cache.trainer_for_fit(plan.arch, plan.train_spec, plan.distribution) as trainer:
             if self.solver in FULL_BATCH_SOLVERS:
                 weights, n_iter, loss = lbfgs.train_lbfgs(
@@ -148,7 +167,7 @@ class BaseKerasEstimator(BaseEstimator):
         self._set_fitted(plan.arch, weights, plan.progress, n_iter)
         return self
 
-    def _plan_fit(self, X, y, sample_weight, incremental=False):
+    def _plan_fit(self, X, y, sample_weight, incremental=False, validation=None):
         """Everything a fit does before training, in order, as a ``FitPlan``.
 
         Validation of the data, the targets' encoding, the architecture, the initial weights
@@ -176,12 +195,14 @@ class BaseKerasEstimator(BaseEstimator):
             weights, progress = self._warm_state(arch, incremental)
         callbacks = [copy.deepcopy(cb) for cb in self.callbacks or ()]
         score_fn = None
-        if self.solver in FULL_BATCH_SOLVERS:
+        if validation is not None:
+            data = FitData(X, Y, sw, *_validation_set.prepare(self, validation, X, Y))
+        elif self.solver in FULL_BATCH_SOLVERS:
             data = FitData(X, Y, sw)
         else:
             data = self._split(X, Y, sw, rng)
-            if data.X_val is not None:
-                score_fn = self._head.score_fn(self, data.Y_val, data.sw_val)
+        if data.X_val is not None:
+            score_fn = self._head.score_fn(self, data.Y_val, data.sw_val)
         cfg = self._fit_config(data.n_train, incremental)
         return FitPlan(
             arch,
@@ -412,6 +433,7 @@ class BaseKerasEstimator(BaseEstimator):
             scores = progress.validation_scores
             self.validation_scores_ = None if scores is None else list(scores)
             self.best_validation_score_ = progress.best_validation_score
+            self.validation_loss_curve_ = _validation_losses(progress.history)
         self.history_ = pd.DataFrame(progress.history)
         self.history_.index = pd.RangeIndex(1, len(self.history_) + 1, name="epoch")
 
@@ -540,3 +562,10 @@ class BaseKerasEstimator(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _validation_losses(history):
+    """Per-epoch validation losses (``nan`` for epochs without), or ``None`` if none had any."""
+    if not any("val_loss" in row for row in history):
+        return None
+    return [row.get("val_loss", np.nan) for row in history]

@@ -146,6 +146,10 @@ TRAINING_ATTRIBUTES = """\
         Validation score of each epoch with ``early_stopping``, else ``None``.
     best_validation_score_ : float or None
         Best validation score with ``early_stopping``, else ``None``.
+    validation_loss_curve_ : list of float or None
+        Validation loss of each epoch (penalty included, as ``loss_curve_``) whenever
+        there is validation data: the ``validation_fraction`` split under
+        ``early_stopping``, or ``X_val`` given to ``fit``; ``None`` without.
     t_ : int
         Number of training samples seen by the solver.
     n_features_in_ : int

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import check_array, column_or_1d
 
 
 class ClassifierHead:
@@ -62,6 +62,42 @@ class ClassifierHead:
         multilabel = est._label_binarizer.y_type_.startswith("multilabel")
         # one logistic unit for one or two classes (sklearn's encoding), softmax beyond
         est.out_activation_ = "logistic" if multilabel or len(est.classes_) <= 2 else "softmax"
+        return ClassifierHead._encode(est, y)
+
+    @staticmethod
+    def encode_validation(est, y_val):
+        """Encode ``y_val`` as the training targets were; its labels must be in ``classes_``.
+
+        Parameters
+        ----------
+        est : estimator
+            The classifier, its classes defined by this fit's ``y``.
+        y_val : array-like
+            Validation labels (or indicator rows for a multilabel ``y``).
+
+        Returns
+        -------
+        Y_val : ndarray of shape (n_samples, n_outputs)
+        """
+        y_val = np.asarray(y_val)
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        check_classification_targets(y_val)
+        multilabel = est._label_binarizer.y_type_.startswith("multilabel")
+        if multilabel != (y_val.ndim == 2):
+            kind = "a multilabel indicator matrix" if multilabel else "one label per sample"
+            raise ValueError(f"y_val must be like y, {kind}; got an array of shape {y_val.shape}.")
+        unseen = np.setdiff1d(unique_labels(y_val), est.classes_)
+        if len(unseen):
+            raise ValueError(
+                f"y_val has classes {unseen.tolist()} that y does not have; the network only "
+                f"knows the classes of y: {est.classes_.tolist()}."
+            )
+        return ClassifierHead._encode(est, y_val)
+
+    @staticmethod
+    def _encode(est, y):
+        """Binarized float targets of labels ``y`` (all in ``classes_``)."""
         if y.ndim == 1 and len(est.classes_) > 1:
             # LabelBinarizer.transform's result, without its repeated target-type checks
             # (classes_ is sorted and holds every label of y, checked above)
@@ -158,6 +194,28 @@ class RegressorHead:
             )
         est.out_activation_ = "exp" if est.loss == "poisson" else "identity"
         return y.reshape(len(y), -1).astype(np.float64)
+
+    @staticmethod
+    def encode_validation(est, y_val):
+        """Check ``y_val`` as ``y`` is checked and reshape it to ``(n_samples, n_outputs)``.
+
+        Parameters
+        ----------
+        est : estimator
+            The regressor.
+        y_val : array-like
+            Validation targets.
+
+        Returns
+        -------
+        Y_val : ndarray of shape (n_samples, n_outputs)
+        """
+        y_val = check_array(
+            y_val, ensure_2d=False, dtype="numeric", input_name="y_val", ensure_all_finite=True
+        )
+        if est.loss == "poisson" and np.any(y_val < 0):
+            raise ValueError("Some value(s) of y_val are negative, which loss='poisson' refuses.")
+        return y_val.reshape(len(y_val), -1).astype(np.float64)
 
     @staticmethod
     def loss_name(est):

@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._io.registry import register_estimator
 from .._networks.activations import HIDDEN_ACTIVATIONS
 from .._networks.specs import AutoencoderSpec, ConvAutoencoderSpec
+from . import _validation_set
 from ._base import BaseKerasEstimator
 from ._docs import CALLBACKS_PARAM, TRAINING_ATTRIBUTES, TRAINING_PARAMS, activation_param
 from ._heads import ReconstructionHead
@@ -50,7 +51,7 @@ class _ReconstructionMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
     _head = ReconstructionHead
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None, *, X_val=None, sample_weight_val=None):
         """Learn to reconstruct ``X``.
 
         Parameters
@@ -61,13 +62,24 @@ class _ReconstructionMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
             Ignored.
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights of the reconstruction loss.
+        X_val : array-like of shape (n_val_samples, n_features), default=None
+            A fixed validation set: it replaces the ``validation_fraction`` split (the
+            network trains on all of ``X``); early stopping and ``validation_scores_`` use
+            its reconstruction, and its loss is recorded every epoch
+            (``validation_loss_curve_``). Stochastic solvers only. In a ``Pipeline``,
+            ``Pipeline(..., transform_input=["X_val"])`` transforms it as ``X``.
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+            Weights of the validation samples.
 
         Returns
         -------
         self : object
             The fitted autoencoder.
         """
-        return self._fit(X, None, sample_weight)
+        validation = _validation_set.from_fit_arguments(
+            X_val, None, sample_weight_val, supervised=False
+        )
+        return self._fit(X, None, sample_weight, validation=validation)
 
     def transform(self, X):
         """Encode ``X``.
