@@ -12,6 +12,7 @@ from .._tensorflow import tf
 from .data import tensor_chunks
 from .loop import NON_FINITE_MESSAGE, callback_list, check_finite
 from .progress import Reporter
+from .records import EpochHooks
 
 
 class Objective:
@@ -60,10 +61,11 @@ class Objective:
 
 
 class _Iterations:
-    """scipy's per-iteration callback: history, verbose lines, Keras callbacks."""
+    """scipy's per-iteration callback: history, verbose lines, Keras callbacks, hooks."""
 
-    def __init__(self, progress, report, callbacks, model):
+    def __init__(self, progress, report, callbacks, model, hooks, weights_of):
         self.progress, self.report, self.callbacks, self.model = progress, report, callbacks, model
+        self.hooks, self.weights_of = hooks, weights_of
         self.count, self.accepted = 0, None
 
     def __call__(self, intermediate_result):
@@ -72,10 +74,14 @@ class _Iterations:
         loss = float(intermediate_result.fun)
         self.progress.history.append({"loss": loss})
         self.report.iteration(self.count, loss)
+        stop = False
         if self.callbacks is not None:
             self.callbacks.on_epoch_end(self.count - 1, {"loss": loss})
-            if getattr(self.model, "stop_training", False):
-                raise StopIteration
+            stop = bool(getattr(self.model, "stop_training", False))
+        # an iteration is an epoch for the hooks: begun and ended once scipy accepted it
+        self.hooks.begin_epoch()
+        if self.hooks.end_epoch(self.count, self.weights_of(self.accepted)) or stop:
+            raise StopIteration
 
 
 def _minimize(objective, x0, cfg, iterations):
@@ -100,7 +106,16 @@ def _minimize(objective, x0, cfg, iterations):
         return (x0 if iterations.accepted is None else iterations.accepted), n_iter
 
 
-def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks):
+def _unflatten(flat, init_weights):
+    """``(trainable, non_trainable)`` weights from L-BFGS's flat trainable vector."""
+    trainable, offset = [], 0
+    for a in init_weights[0]:
+        trainable.append(flat[offset : offset + a.size].reshape(a.shape).astype(a.dtype))
+        offset += a.size
+    return trainable, [np.array(a, copy=True) for a in init_weights[1]]
+
+
+def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks, hooks=None):
     """Full-batch L-BFGS over the template's weights, sklearn's objective and limits.
 
     ``max_iter``, ``max_fun`` and ``tol`` (as ``gtol``) bound the search and sklearn's
@@ -120,6 +135,8 @@ def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks):
         Bookkeeping; ``history`` gets one row per L-BFGS iteration.
     callbacks : list of keras.callbacks.Callback or None
         Called once per L-BFGS iteration (``on_epoch_end``).
+    hooks : EpochHooks, default=None
+        Told of every iteration (scikit-learn's callbacks); may ask to stop.
 
     Returns
     -------
@@ -134,7 +151,14 @@ def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks):
     with template.lock:
         template.set_weights(init_weights)
         cbs = callback_list(trainer, callbacks)
-        iterations = _Iterations(progress, Reporter(cfg.verbose), cbs, template.model)
+        iterations = _Iterations(
+            progress,
+            Reporter(cfg.verbose),
+            cbs,
+            template.model,
+            hooks or EpochHooks(),
+            lambda flat: _unflatten(flat, init_weights),
+        )
         if cbs is not None:
             cbs.on_train_begin()
         x0 = np.concatenate([np.ravel(a) for a in init_weights[0]]).astype(np.float64)

@@ -16,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from .._tensorflow import keras, tf
 from .data import TrainingRows, reshuffle, tensor_chunks
 from .progress import Reporter
+from .records import EpochHooks
 from .schedules import count_no_improvement, on_plateau, rate_after_epoch
 
 #: scikit-learn's words when training cannot end with finite weights.
@@ -125,11 +126,14 @@ class Loop:
         Driven at epoch granularity.
     rng : numpy.random.RandomState
         Source of the shuffling order.
+    hooks : EpochHooks, default=None
+        Told of every epoch (scikit-learn's callbacks); may ask to stop.
     """
 
-    def __init__(self, trainer, data, cfg, progress, score_fn, callbacks, rng):
+    def __init__(self, trainer, data, cfg, progress, score_fn, callbacks, rng, hooks=None):
         self.trainer, self.data, self.cfg, self.p = trainer, data, cfg, progress
         self.score_fn, self.callbacks, self.rng = score_fn, callbacks, rng
+        self.hooks = hooks or EpochHooks()
         dt = trainer.template.dtype
         self.consts = [tf.constant(v, dt) for v in (cfg.alpha, cfg.l1, cfg.smoothing)]
         self.batch_size = tf.constant(cfg.batch_size, tf.int32)
@@ -245,6 +249,7 @@ class Loop:
         """Run one epoch and its bookkeeping; return whether to stop."""
         p = self.p
         self.begin_epoch()
+        self.hooks.begin_epoch()
         loss, (flats, optimizer_flats) = self.run_epoch()
         weights = self.trainer.template.get_weights(flats) if np.isfinite(loss) else None
         if weights is None or not all_finite(weights):
@@ -263,7 +268,9 @@ class Loop:
         self.update_no_improvement(logs)
         p.history.append(logs.copy())
         self.report.epoch_end(logs)
-        return self.end_epoch(logs)
+        stop = self.end_epoch(logs)
+        # both are told of the epoch; either may stop training after it
+        return self.hooks.end_epoch(self.n_iter, weights) or stop
 
     def epochs(self):
         """Epochs until a rule stops them, with sklearn's warning at ``max_iter``."""
@@ -315,7 +322,7 @@ class Loop:
         return self.n_iter
 
 
-def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng):
+def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng, hooks=None):
     """Train the template of ``trainer`` from ``init_weights``; return the fitted weights.
 
     Parameters
@@ -337,6 +344,8 @@ def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng):
         Callbacks driven at epoch granularity.
     rng : numpy.random.RandomState
         Source of the shuffling order.
+    hooks : EpochHooks, default=None
+        Told of every epoch (scikit-learn's callbacks); may ask to stop.
 
     Returns
     -------
@@ -354,7 +363,7 @@ def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng):
         state = trainer.start(init_weights, state)
         start = (template.as_variables(init_weights), state)
         cbs = callback_list(trainer, callbacks)
-        loop = Loop(trainer, data, cfg, progress, score_fn, cbs, rng)
+        loop = Loop(trainer, data, cfg, progress, score_fn, cbs, rng, hooks)
         n_iter = loop.run(start)
         weights, progress.optimizer_state = loop.final
         progress.optimizer_spec = trainer.spec

@@ -154,3 +154,29 @@ class FitPlan:
     callbacks: list
     rng: object
     distribution: str | None = None
+
+
+class EpochHooks:
+    """What a fit's owner hears at each epoch (L-BFGS iteration); this base hears nothing.
+
+    The estimators subclass it to drive scikit-learn's callbacks; the engine only calls it.
+    """
+
+    def begin_epoch(self):
+        """An epoch is about to run."""
+
+    def end_epoch(self, n_iter, weights):
+        """An epoch ended with ``weights`` after ``n_iter`` epochs; return whether to stop.
+
+        Parameters
+        ----------
+        n_iter : int
+            Epochs (iterations) completed in this fit.
+        weights : tuple of (list of ndarray, list of ndarray)
+            The weights that ended it.
+
+        Returns
+        -------
+        stop : bool
+        """
+        return False

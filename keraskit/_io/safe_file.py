@@ -117,6 +117,19 @@ def _decode(value, arrays, dataclasses_by_name):
     raise ValueError(f"unknown encoded value with keys {sorted(value)}")
 
 
+#: Attributes a file never holds: caches, the output config (saved apart), and
+#: scikit-learn's callbacks with a running fit's callback context (callbacks are objects of
+#: any class, which a file that runs no code cannot bring back; set them again after loading).
+UNSAVED = (
+    "_runtime",
+    "_sklearn_output_config",
+    "_skl_callbacks",
+    "_callback_fit_ctx",
+    "_skl_callbacks_to_teardown",
+    "_parent_callback_ctx",
+)
+
+
 def save_estimator(est, path):
     """Write a fitted (or unfitted) keraskit estimator to ``path`` without pickle.
 
@@ -133,8 +146,7 @@ def save_estimator(est, path):
         raise TypeError(f"{name} is not a keraskit estimator that save() knows.")
     encoder = _Encoder(dataclasses_by_name)
     # _weights go to the npz too: a .keras archive does not keep seed-generator states
-    state = {k: v for k, v in vars(est).items() if k != "_runtime"}
-    state.pop("_sklearn_output_config", None)
+    state = {k: v for k, v in vars(est).items() if k not in UNSAVED}
     document = {
         "format": FORMAT_VERSION,
         "keraskit_version": __version__,

@@ -32,6 +32,7 @@ from .._io.safe_file import save_estimator
 from .._io.versions import FORMAT_VERSION, upgrade_state
 from .._networks import specs
 from . import _prefit, _validation_set
+from ._sk_callbacks import SILENT, CallbackSupportMixin, FitTasks, with_callbacks
 from ._state import Runtime, atomic_fit
 
 _STOCHASTIC_ONLY = (
@@ -53,7 +54,7 @@ register_records(
 )
 
 
-class BaseKerasEstimator(BaseEstimator):
+class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
     """Base class of keraskit estimators; not meant to be used directly.
 
     Subclasses provide ``_head`` (target handling), ``_check_architecture`` (their
@@ -98,6 +99,7 @@ class BaseKerasEstimator(BaseEstimator):
     }
 
     # ----------------------------------------------------------------- fitting
+    @with_callbacks
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the network to data ``X`` and targets ``y``.
@@ -133,24 +135,39 @@ class BaseKerasEstimator(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, incremental=False, prepare=None, validation=None):
         """Fit atomically: a failed call leaves a fitted estimator exactly as it was."""
+        # opened outside the atomic section: a failed fit must keep the context that
+        # scikit-learn tears the callbacks down with
+        tasks = FitTasks.open(self, X, y, sample_weight, 1 if incremental else self.max_iter)
         with atomic_fit(self):
             if prepare is not None:
                 prepare()
+            outcome = None
             if not incremental and validation is None and not hasattr(self, "_weights"):
                 outcome = _prefit.find(self, X, y, sample_weight)
-                if outcome is not None:  # trained already, by a fused search
-                    return _prefit.adopt(self, outcome)
-            return self._fit_unsafe(X, y, sample_weight, incremental, validation)
+            if outcome is not None:  # trained already, by a fused search
+                _prefit.adopt(self, outcome)
+            else:
+                self._fit_unsafe(X, y, sample_weight, incremental, validation, tasks)
+        tasks.end()
+        return self
 
-    def _fit_unsafe(self, X, y, sample_weight, incremental, validation=None):
+    def _fit_unsafe(self, X, y, sample_weight, incremental, validation=None, tasks=SILENT):
         # the engine imports TensorFlow: it is loaded on the first fit, not with keraskit
         from .._engine import cache, lbfgs, loop
 
         plan = self._plan_fit(X, y, sample_weight, incremental, validation)
+        if tasks is not SILENT:  # (the shared silent hooks must not keep this fit's data)
+            tasks.fitted_attributes = self._fitted_at_epoch(plan)
         with cache.trainer_for_fit(plan.arch, plan.train_spec, plan.distribution) as trainer:
             if self.solver in FULL_BATCH_SOLVERS:
                 weights, n_iter, loss = lbfgs.train_lbfgs(
-                    trainer, plan.weights, plan.data, plan.cfg, plan.progress, plan.callbacks
+                    trainer,
+                    plan.weights,
+                    plan.data,
+                    plan.cfg,
+                    plan.progress,
+                    plan.callbacks,
+                    tasks,
                 )
                 self._set_fitted(plan.arch, weights, plan.progress, n_iter, lbfgs_loss=loss)
                 return self
@@ -163,9 +180,22 @@ class BaseKerasEstimator(BaseEstimator):
                 plan.score_fn,
                 plan.callbacks,
                 plan.rng,
+                tasks,
             )
         self._set_fitted(plan.arch, weights, plan.progress, n_iter)
         return self
+
+    @staticmethod
+    def _fitted_at_epoch(plan):
+        """``(n_iter, weights) -> attributes`` that make a copy the network of an epoch."""
+        return lambda n_iter, weights: {
+            "_weights": weights,
+            "_arch": plan.arch,
+            "_runtime": Runtime(),
+            "n_iter_": n_iter,
+            "n_outputs_": plan.arch.n_outputs,
+            "loss_curve_": list(plan.progress.loss_curve),
+        }
 
     def _plan_fit(self, X, y, sample_weight, incremental=False, validation=None):
         """Everything a fit does before training, in order, as a ``FitPlan``.
@@ -505,6 +535,17 @@ class BaseKerasEstimator(BaseEstimator):
             Destination file.
         """
         save_estimator(self, path)
+
+    def __copy__(self):
+        """A shallow copy sharing the fitted weights, without the pickle round trip.
+
+        ``copy.copy`` would otherwise go through ``__getstate__`` (a ``.keras`` archive, tens
+        of milliseconds); scikit-learn's callbacks copy the estimator at every epoch.
+        """
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._runtime = Runtime()
+        return new
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # object.__getstate__ returns __dict__ itself

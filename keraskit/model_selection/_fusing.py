@@ -113,8 +113,8 @@ def _member(base, params, split, data, prefixes):
     """The member for ``params`` on one split, or ``None`` when it cannot be fused."""
     est = clone(base).set_params(**clone(params, safe=False))
     prefix, network = _network(est)
-    if not isinstance(network, BaseKerasEstimator):
-        return None
+    if not isinstance(network, BaseKerasEstimator) or getattr(network, "_skl_callbacks", None):
+        return None  # scikit-learn's callbacks (clones share them) follow a fit's epochs
     X_train, y_train, sw = data
     if prefix is not None and sw is not None:
         return None  # where a pipeline routes sample weights is the pipeline's business

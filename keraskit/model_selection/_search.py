@@ -117,7 +117,9 @@ class _FusedSearchMixin:
 
     def _prefit(self, candidates, splits):
         X, y, params = self._fused_data
-        if not fusable_fit_params(params, ("groups",)):  # routed by sklearn, trained there
+        # routed metadata is sklearn's to route; scikit-learn's callbacks follow each fit
+        # epoch by epoch: such fits train in the search itself
+        if getattr(self, "_skl_callbacks", None) or not fusable_fit_params(params, ("groups",)):
             outcomes, seconds = {}, np.zeros((len(candidates), len(splits)))
         else:
             outcomes, seconds = prefit(

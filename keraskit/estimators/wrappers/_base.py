@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
 from ..._io.keras_bytes import model_to_bytes
 from ..._io.versions import FORMAT_VERSION, upgrade_state
 from .._base import BaseKerasEstimator
+from .._sk_callbacks import SILENT, CallbackSupportMixin, FitTasks, with_callbacks
 from .._state import Runtime, atomic_fit
 from ._models import (
     Runner,
@@ -48,7 +49,7 @@ from ._routing import (
 from ._seeding import seeded
 
 
-class BaseWrapper(BaseEstimator):
+class BaseWrapper(CallbackSupportMixin, BaseEstimator):
     """Base of :class:`KerasClassifier` and :class:`KerasRegressor`; not used directly."""
 
     def __init__(
@@ -339,6 +340,7 @@ class BaseWrapper(BaseEstimator):
             raise ValueError("sample_weight must have a positive sum.")
         return sw
 
+    @with_callbacks
     def fit(self, X, y, sample_weight=None, **kwargs):
         """Build (or, with ``warm_start``, keep) the model and train it for ``epochs`` epochs.
 
@@ -360,6 +362,7 @@ class BaseWrapper(BaseEstimator):
         """
         return self._fit(X, y, sample_weight, self.warm_start, self.epochs, kwargs)
 
+    @with_callbacks
     def partial_fit(self, X, y, sample_weight=None, **kwargs):
         """Train one epoch, continuing from the current model if there is one.
 
@@ -420,12 +423,20 @@ class BaseWrapper(BaseEstimator):
             for state in kept:
                 restore(state)
 
+        # opened outside the atomic section (see _sk_callbacks): a failed fit tears down
+        tasks = FitTasks.open(self, X, y, sample_weight, epochs)
+        if tasks is not SILENT:
+            # a copy of the estimator shares the model being trained: the network as it
+            # stands after the epoch
+            tasks.fitted_attributes = lambda n_iter, weights: {"_runtime": Runtime()}
         with atomic_fit(self, undo=undo):
             keep = warm_start and hasattr(self, "model_")
             X = self._validate_X(X, reset=not keep)
             y_enc = self._targets(y, X, reset=not keep, classes=classes)
             sw = self._sample_weight(sample_weight, X, y)
             fit_kwargs = self._fit_kwargs(extra, X.shape[0])
+            if tasks is not SILENT:
+                fit_kwargs["callbacks"].append(tasks.keras_callback())
             # precedence as in scikeras: fit(..., epochs=) > fit__epochs > epochs
             epochs = fit_kwargs.pop("epochs", epochs)
             fit_kwargs.pop("initial_epoch", None)
@@ -449,6 +460,7 @@ class BaseWrapper(BaseEstimator):
                 )
             self._extend_history(history.history)
             self._runtime = Runtime()
+        tasks.end()
         return self
 
     def _extend_history(self, epochs):
@@ -518,6 +530,18 @@ class BaseWrapper(BaseEstimator):
         return len(getattr(self, "history_", {}).get("loss", []))
 
     # ------------------------------------------------------------ persistence
+    def __copy__(self):
+        """A shallow copy sharing ``model_``, without the pickle round trip.
+
+        ``copy.copy`` would otherwise serialise the model (tens of milliseconds);
+        scikit-learn's callbacks copy the estimator at every epoch, and the copy is meant to
+        predict with the model as it stands.
+        """
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new._runtime = Runtime()
+        return new
+
     def __getstate__(self):
         state = dict(super().__getstate__())
         state.pop("_runtime", None)
