@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import warnings
 from collections import defaultdict
 
 import numpy as np
@@ -195,6 +196,17 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         kwargs.setdefault("run_eagerly", self.run_eagerly)
         return kwargs
 
+    def _model_fn_compile_kwargs(self):
+        """``compile_kwargs`` for a model function, as scikeras gives them.
+
+        With ``loss=None`` the loss is ``None``: the function picks its own (scikeras's
+        contract); keraskit's default loss applies only when keraskit compiles the model.
+        """
+        kwargs = self._compile_kwargs()
+        if self.loss is None:
+            kwargs["loss"] = None
+        return kwargs
+
     def _build(self):
         """A new Keras model for this fit, compiled (under the distribution strategy)."""
         with self._strategy_scope():
@@ -239,11 +251,7 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         from ..._tensorflow import keras  # imported on the first fit, not with keraskit
 
         register_keraskit_objects()
-        spec = self.model
-        if spec is None:
-            raise ValueError(
-                "model=None: pass a function that returns a Keras model, or a Keras model."
-            )
+        spec = self._model_spec()
         if isinstance(spec, keras.Model):
             model = keras.models.clone_model(spec)
             model.set_weights(spec.get_weights())  # start from the instance's weights
@@ -257,7 +265,7 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
             if accepts(spec, "meta"):
                 params["meta"] = self._meta()
             if accepts(spec, "compile_kwargs"):
-                params["compile_kwargs"] = self._compile_kwargs()
+                params["compile_kwargs"] = self._model_fn_compile_kwargs()
             if accepts(spec, "params"):
                 params["params"] = self.get_params(deep=False)
             model = spec(**params)
@@ -276,6 +284,35 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
             out_dtype = str(model.outputs[0].dtype) if single else None
             model.compile(**self._compile_kwargs(width, out_dtype))
         return model
+
+    def _model_spec(self):
+        """What builds the model: ``model``, scikeras's ``build_fn``, or ``_keras_build_fn``.
+
+        As in scikeras: ``build_fn`` (the old name of ``model``) still works, with its
+        warning; a subclass may define ``_keras_build_fn`` instead of taking ``model``.
+        """
+        spec, build_fn = self.model, self._kwargs.get("build_fn")
+        if spec is None and build_fn is not None:
+            warnings.warn(
+                "``build_fn`` will be renamed to ``model`` in a future release, at which "
+                "point use of ``build_fn`` will raise an Error instead.",
+                UserWarning,
+                stacklevel=6,
+            )
+            spec = build_fn
+        own = getattr(self, "_keras_build_fn", None)
+        if spec is None and own is not None:
+            return own
+        if spec is None:
+            raise ValueError(
+                "model=None: pass a function that returns a Keras model, or a Keras model "
+                "(or define _keras_build_fn in a subclass)."
+            )
+        if own is not None:
+            raise ValueError(
+                "This class cannot implement ``_keras_build_fn`` if using the `model` parameter"
+            )
+        return spec
 
     # ----------------------------------------------------------------- fitting
     def _validate_X(self, X, reset):
@@ -304,29 +341,32 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         return kwargs
 
     def _callbacks(self):
-        from ..._tensorflow import keras  # imported on the first fit, not with keraskit
+        """The fit's Keras callbacks, built with their routed parameters (scikeras's rules).
 
+        ``callbacks`` is a callback, a list or a dict of callbacks (instances or classes).
+        ``callbacks__name=value`` goes to every class that takes ``name``;
+        ``callbacks__<key>__name=value`` goes to one entry, by list index or dict key,
+        which must take it.
+        """
         if self.callbacks is None:
             return []
         items = self.callbacks
         if isinstance(items, dict):
-            items = list(items.values())
-        elif not isinstance(items, (list, tuple)):
-            items = [items]
+            entries = [(str(k), cb) for k, cb in items.items()]
+        elif isinstance(items, (list, tuple)):
+            entries = [(str(i), cb) for i, cb in enumerate(items)]
+        else:
+            entries = [("0", items)]
         routed = self._routed("callbacks")
-        out = []
-        for cb in items:
-            if isinstance(cb, type) and issubclass(cb, keras.callbacks.Callback):
-                wanted = inspect.signature(cb.__init__).parameters
-                out.append(cb(**{k: v for k, v in routed.items() if k in wanted}))
-            elif isinstance(cb, keras.callbacks.Callback):
-                out.append(copy.deepcopy(cb))  # every fit (and every clone) starts fresh
-            else:
-                raise TypeError(
-                    "callbacks must hold keras.callbacks.Callback instances or subclasses, "
-                    f"got {cb!r}."
-                )
-        return out
+        shared = {k: v for k, v in routed.items() if "__" not in k}
+        keys = {k.split("__")[0] for k in routed if "__" in k}
+        unknown = keys - {key for key, _ in entries}
+        if unknown:
+            raise ValueError(
+                f"callbacks__{sorted(unknown)[0]}__... routes to no callback: the keys of "
+                f"callbacks are {[key for key, _ in entries]}."
+            )
+        return [_make_callback(key, cb, shared, routed_to(routed, key)) for key, cb in entries]
 
     def _sample_weight(self, sample_weight, X, y):
         sw = None
@@ -614,3 +654,34 @@ def _short_repr(value):
     if type(value).__module__.startswith("keras"):
         return type(value).__name__ + "(...)"
     return repr(value)
+
+
+def routed_to(routed_params, key):
+    """``key__name`` entries of ``routed_params`` as ``{name: value}``."""
+    start = key + "__"
+    return {k[len(start) :]: v for k, v in routed_params.items() if k.startswith(start)}
+
+
+def _make_callback(key, cb, shared, own):
+    """One Keras callback: a class built with its parameters, or a fresh copy of an instance."""
+    from ..._tensorflow import keras  # imported on the first fit, not with keraskit
+
+    if isinstance(cb, type) and issubclass(cb, keras.callbacks.Callback):
+        wanted = inspect.signature(cb.__init__).parameters
+        takes_any = any(p.kind == p.VAR_KEYWORD for p in wanted.values())
+        refused = [k for k in own if k not in wanted and not takes_any]
+        if refused:
+            raise ValueError(
+                f"callbacks__{key}__{refused[0]}: {cb.__name__} takes no argument {refused[0]!r}."
+            )
+        return cb(**{**{k: v for k, v in shared.items() if k in wanted or takes_any}, **own})
+    if isinstance(cb, keras.callbacks.Callback):
+        if own:
+            raise ValueError(
+                f"callbacks__{key}__{next(iter(own))} routes a parameter to callback {key}, "
+                "which is an instance: pass its class to have it built with the parameter."
+            )
+        return copy.deepcopy(cb)  # every fit (and every clone) starts fresh
+    raise TypeError(
+        f"callbacks must hold keras.callbacks.Callback instances or subclasses, got {cb!r}."
+    )

@@ -49,7 +49,7 @@ def routed(kwargs, prefix):
 
 def user_params(kwargs):
     """Bare keyword arguments of the constructor that go to the model function."""
-    bare_elsewhere = set(BARE_COMPILE) | set(BARE_FIT)
+    bare_elsewhere = set(BARE_COMPILE) | set(BARE_FIT) | {"build_fn"}  # build_fn: the model
     return {k: v for k, v in kwargs.items() if "__" not in k and k not in bare_elsewhere}
 
 
