@@ -51,6 +51,33 @@ def test_reconstructs_better_than_pca_with_as_many_components(digits, k):
     assert ae_error < 0.9 * pca_error
 
 
+@pytest.mark.parametrize("k", [2, 8, 16])
+@pytest.mark.parametrize("output_activation", ["linear", "sigmoid"])
+def test_default_autoencoder_beats_pca(digits, k, output_activation):
+    # only encoding_dim (and the output for data in [0, 1]) set: the defaults must win
+    X_tr, X_te, _, _ = digits
+    ae = AutoencoderTransformer(encoding_dim=k, output_activation=output_activation, random_state=0)
+    ae = _fit(ae, X_tr)
+    pca = PCA(k).fit(X_tr)
+    pca_error = float(((pca.inverse_transform(pca.transform(X_te)) - X_te) ** 2).mean())
+    assert -ae.score(X_te) < 0.85 * pca_error
+
+
+def test_a_sigmoid_output_is_trained_on_what_it_outputs(digits):
+    # the loss is the squared error of sigmoid(logits), the reconstruction returned; it
+    # was once computed on the logits, which left the sigmoid output's error near 0.17
+    X_tr, _, _, _ = digits
+    ae = _fit(
+        AutoencoderTransformer(encoding_dim=8, output_activation="sigmoid", random_state=0),
+        X_tr,
+    )
+    reconstruction = ae.inverse_transform(ae.transform(X_tr))
+    mse = float(((reconstruction - X_tr) ** 2).mean())
+    # sklearn's reported squared loss is half the mean squared error (plus a small penalty)
+    assert ae.loss_ == pytest.approx(mse / 2, rel=0.05, abs=2e-3)
+    assert mse < 0.02
+
+
 def test_grid_search_over_encoding_dim_in_a_pipeline(digits):
     X_tr, X_te, y_tr, y_te = digits
     pipe = make_pipeline(

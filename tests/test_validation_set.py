@@ -189,3 +189,28 @@ def test_without_routing_searches_pass_x_val_to_every_fit(data):
         best = search.best_estimator_
         assert best.best_validation_score_ == pytest.approx(best.score(Xv, yv))
         assert getattr(search, "n_fused_fits_", 0) == 0
+
+
+def test_keras_wrappers_take_a_routable_validation_set(data, routing):
+    from keras import layers, models
+
+    from keraskit import KerasClassifier
+
+    def build(meta):
+        return models.Sequential(
+            [layers.Input((meta["n_features_in_"],)), layers.Dense(10, activation="softmax")]
+        )
+
+    Xt, yt, Xv, yv = data
+    clf = KerasClassifier(model=build, epochs=3, verbose=0, random_state=0)
+    clf = clf.set_fit_request(X_val=True, y_val=True)
+    search = GridSearchCV(clf, {"optimizer__learning_rate": [0.01, 0.1]}, cv=2)
+    search.fit(Xt, yt, X_val=Xv, y_val=yv)
+    best = search.best_estimator_
+    assert len(best.history_["val_loss"]) == 3
+    expected = log_loss(yv, best.predict_proba(Xv), labels=best.classes_)
+    assert best.history_["val_loss"][-1] == pytest.approx(expected, rel=1e-4)
+    before = best.predict_proba(Xv)
+    with pytest.raises(ValueError, match="y_val does not match y"):
+        best.fit(Xt, yt, X_val=Xv, y_val=yv + 20)
+    np.testing.assert_array_equal(best.predict_proba(Xv), before)  # nothing changed

@@ -153,7 +153,8 @@ class Loop:
             # same keeps the batches identical to sklearn's for the same random_state
             self.order = reshuffle(self.order, self.rng)
         index = self.rows.epoch_index(self.order)
-        rate = np.float32(self.p.learning_rate)
+        with np.errstate(over="ignore"):  # beyond float32 it is inf, as Keras' variable holds it
+            rate = np.float32(self.p.learning_rate)
         if self.rows.in_graph:  # the whole epoch in one call
             (chunk,) = self.rows.chunks(index)
             loss, *flats = self.trainer.epoch(*chunk, self.batch_size, *self.consts, rate)

@@ -11,8 +11,10 @@ from __future__ import annotations
 CLASSIFICATION_LOSSES = ("log_loss", "binary_log_loss")
 #: Losses of regressors: the choices of the ``loss`` parameter (sklearn's first).
 REGRESSION_LOSSES = ("squared_error", "poisson", "huber", "absolute_error")
+#: Reconstruction through a sigmoid output: squared error of ``sigmoid(logits)``.
+RECONSTRUCTION_LOSSES = ("sigmoid_squared_error",)
 #: Every loss the engine trains with.
-LOSSES = CLASSIFICATION_LOSSES + REGRESSION_LOSSES
+LOSSES = CLASSIFICATION_LOSSES + REGRESSION_LOSSES + RECONSTRUCTION_LOSSES
 
 
 def report_scale(name, n_outputs):
@@ -32,7 +34,7 @@ def report_scale(name, n_outputs):
     -------
     scale : float
     """
-    return 1.0 / n_outputs if name == "squared_error" else 1.0
+    return 1.0 / n_outputs if name in ("squared_error", "sigmoid_squared_error") else 1.0
 
 
 def smoothed_targets(name, y, smoothing):
@@ -85,6 +87,8 @@ def per_sample_loss(name, y, z, smoothing):
         return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(y, z), axis=-1)
     if name == "squared_error":
         return 0.5 * tf.reduce_sum(tf.square(y - z), axis=-1)
+    if name == "sigmoid_squared_error":  # the error of what the network outputs
+        return 0.5 * tf.reduce_sum(tf.square(y - tf.sigmoid(z)), axis=-1)
     if name == "poisson":
         # half Poisson deviance with log link, constant term included as in sklearn
         return tf.reduce_sum(tf.exp(z) - y * z + tf.math.xlogy(y, y) - y, axis=-1)

@@ -268,8 +268,8 @@ class ReconstructionHead:
 
     @staticmethod
     def loss_name(est):
-        """Engine loss: squared reconstruction error."""
-        return "squared_error"
+        """Engine loss: squared error of the reconstruction (through the sigmoid if any)."""
+        return "sigmoid_squared_error" if est.out_activation_ == "logistic" else "squared_error"
 
     @staticmethod
     def smoothing(est):

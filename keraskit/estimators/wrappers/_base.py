@@ -28,6 +28,7 @@ from ..._io.versions import FORMAT_VERSION, upgrade_state
 from .._base import BaseKerasEstimator
 from .._sk_callbacks import SILENT, CallbackSupportMixin, FitTasks, with_callbacks
 from .._state import Runtime, atomic_fit
+from .._validation_set import from_fit_arguments
 from ._models import (
     Runner,
     _KerasBytes,
@@ -381,7 +382,9 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         return sw
 
     @with_callbacks
-    def fit(self, X, y, sample_weight=None, **kwargs):
+    def fit(
+        self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None, **kwargs
+    ):
         """Build (or, with ``warm_start``, keep) the model and train it for ``epochs`` epochs.
 
         Parameters
@@ -392,6 +395,17 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights (the loss is their weighted mean).
+        X_val : array-like of shape (n_val_samples, ...), default=None
+            A validation set (with ``y_val``), checked and encoded as ``X`` and ``y``, and
+            given to ``keras.Model.fit`` as ``validation_data``: ``history_["val_loss"]``,
+            and what ``EarlyStopping(monitor="val_loss")`` watches. Unlike the other
+            ``Model.fit`` arguments, it can be requested through metadata routing
+            (``set_fit_request(X_val=True, y_val=True)``).
+        y_val : array-like of shape (n_val_samples,) or (n_val_samples, n_outputs), \
+                default=None
+            Targets of ``X_val``.
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+            Weights of the validation samples.
         **kwargs : dict
             Extra arguments for ``keras.Model.fit`` (as with the ``fit__`` prefix).
 
@@ -400,7 +414,10 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, self.warm_start, self.epochs, kwargs)
+        validation = from_fit_arguments(X_val, y_val, sample_weight_val)
+        return self._fit(
+            X, y, sample_weight, self.warm_start, self.epochs, kwargs, validation=validation
+        )
 
     @with_callbacks
     def partial_fit(self, X, y, sample_weight=None, **kwargs):
@@ -456,7 +473,25 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
             self._runtime = Runtime()
         return self
 
-    def _fit(self, X, y, sample_weight, warm_start, epochs, extra, classes=None):
+    def _validation_data(self, validation):
+        """``validation_data`` for ``Model.fit`` from the user's checked validation set."""
+        try:
+            X_val = self._validate_X(validation.X, reset=False)
+        except ValueError as exc:
+            raise ValueError(f"X_val does not match X: {exc}") from exc
+        try:
+            y_val = self._targets(validation.y, X_val, reset=False)
+        except ValueError as exc:
+            raise ValueError(f"y_val does not match y: {exc}") from exc
+        y_val = self._encode_for_loss(y_val)
+        if validation.sample_weight is None:
+            return X_val, y_val
+        sw_val = _check_sample_weight(
+            validation.sample_weight, X_val, dtype=np.float64, ensure_non_negative=True
+        )
+        return X_val, y_val, sw_val
+
+    def _fit(self, X, y, sample_weight, warm_start, epochs, extra, classes=None, validation=None):
         kept = []  # the variables of a kept model (warm start), to put back if the fit fails
 
         def undo():
@@ -490,6 +525,8 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
                     self.history_ = defaultdict(list)
                     self._check_outputs()
                 y_enc = self._encode_for_loss(y_enc)
+                if validation is not None:
+                    fit_kwargs["validation_data"] = self._validation_data(validation)
                 history = self.model_.fit(
                     X,
                     y_enc,
