@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from keras import callbacks, layers, models
+from keras import callbacks, layers, models, saving
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -102,3 +102,48 @@ def test_a_subclass_may_define_keras_build_fn(binary):
     assert clf.model_.outputs[0].shape[-1] == 1
     with pytest.raises(ValueError, match="cannot implement ``_keras_build_fn``"):
         OwnBuild(model=sigmoid_model, epochs=1, verbose=0).fit(X, y)
+
+
+def test_a_single_class_target_is_fitted_and_always_predicted(binary):
+    X, _ = binary
+    y = np.full(len(X), "only")
+    clf = KerasClassifier(model=sigmoid_model, epochs=1, verbose=0).fit(X, y)
+    assert clf.classes_.tolist() == ["only"]
+    assert clf.predict(X).tolist() == ["only"] * len(X)
+    np.testing.assert_array_equal(clf.predict_proba(X), np.ones((len(X), 1)))
+    assert clf.score(X, y) == 1.0
+
+
+class UnregisteredNet(models.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.out = layers.Dense(2, activation="softmax")
+
+    def call(self, x):
+        return self.out(x)
+
+
+@saving.register_keras_serializable(package="keraskit_tests")
+class RegisteredNet(UnregisteredNet):
+    pass
+
+
+def build_registered():
+    return RegisteredNet()
+
+
+def build_unregistered():
+    return UnregisteredNet()
+
+
+def test_subclassed_models_train_and_pickle_when_registered(binary):
+    import pickle
+
+    X, y = binary
+    clf = KerasClassifier(model=build_registered, epochs=1, verbose=0).fit(X, y)
+    back = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(back.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
+    unregistered = KerasClassifier(model=build_unregistered, epochs=1, verbose=0).fit(X, y)
+    data = pickle.dumps(unregistered)
+    with pytest.raises(TypeError, match="register_keras_serializable"):
+        pickle.loads(data)

@@ -226,9 +226,14 @@ def test_warm_start_partial_fit_and_set_params():
     clf = KerasClassifier(get_clf, hidden_layer_sizes=(8,), dropout=0.0, epochs=2, verbose=0)
     clf.set_params(warm_start=True, optimizer__learning_rate=0.01, model__dropout=0.1)
     assert clf.get_params()["optimizer__learning_rate"] == 0.01
-    clf.fit(X, y).fit(X, y)
-    assert len(clf.history_["loss"]) == 4 and clf.current_epoch == 4
-    clf.partial_fit(X, y)
+    clf.fit(X, y)
+    first = clf.model_.get_weights()
+    clf.fit(X, y)  # scikeras: the model is kept, the epoch count starts again
+    assert len(clf.history_["loss"]) == 2 and clf.current_epoch == 2
+    assert not np.allclose(clf.model_.get_weights()[0], first[0])
+    clf.fit(X, y, initial_epoch=2)  # ... unless the fit says where it starts
+    assert clf.current_epoch == 4
+    clf.partial_fit(X, y)  # partial_fit continues the count
     assert len(clf.history_["loss"]) == 5
     with pytest.raises(ValueError, match="Invalid parameter"):
         clf.set_params(not_a_parameter=1)

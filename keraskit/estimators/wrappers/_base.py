@@ -33,6 +33,7 @@ from ._models import (
     Runner,
     _KerasBytes,
     is_keras_model,
+    known_outputs,
     load_model,
     register_keraskit_objects,
     restore,
@@ -280,9 +281,10 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
                 f"{type(spec).__name__}."
             )
         if not model.compiled:  # a compiled model is used as it comes, as in scikeras
-            single = len(model.outputs) == 1
-            width = model.outputs[0].shape[-1] if single else None
-            out_dtype = str(model.outputs[0].dtype) if single else None
+            outputs = known_outputs(model)
+            single = len(outputs) == 1
+            width = outputs[0].shape[-1] if single else None
+            out_dtype = str(outputs[0].dtype) if single else None
             model.compile(**self._compile_kwargs(width, out_dtype))
         return model
 
@@ -440,7 +442,7 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
             The updated estimator.
         """
         _one_epoch_only(kwargs)
-        return self._fit(X, y, sample_weight, True, 1, kwargs)
+        return self._fit(X, y, sample_weight, True, 1, kwargs, incremental=True)
 
     def initialize(self, X, y=None):
         """Set up the model for ``X`` and ``y`` without training it.
@@ -491,7 +493,18 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         )
         return X_val, y_val, sw_val
 
-    def _fit(self, X, y, sample_weight, warm_start, epochs, extra, classes=None, validation=None):
+    def _fit(
+        self,
+        X,
+        y,
+        sample_weight,
+        warm_start,
+        epochs,
+        extra,
+        classes=None,
+        validation=None,
+        incremental=False,
+    ):
         kept = []  # the variables of a kept model (warm start), to put back if the fit fails
 
         def undo():
@@ -514,12 +527,16 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
                 fit_kwargs["callbacks"].append(tasks.keras_callback())
             # precedence as in scikeras: fit(..., epochs=) > fit__epochs > epochs
             epochs = fit_kwargs.pop("epochs", epochs)
-            fit_kwargs.pop("initial_epoch", None)
-            done = self.current_epoch if keep else 0
+            # scikeras's epoch count: partial_fit continues it; fit starts at initial_epoch
+            # (default 0), so a warm-started fit keeps the model but starts a new history
+            initial = fit_kwargs.pop("initial_epoch", 0)
+            done = (self.current_epoch if keep else 0) if incremental else initial
             with seeded(self.random_state, offset=done):
                 if keep:
                     kept.append(snapshot(self.model_))
                     self._match_strategy()
+                    if not incremental and initial == 0:
+                        self.history_ = defaultdict(list)
                 else:
                     self.model_ = self._build()
                     self.history_ = defaultdict(list)
@@ -549,7 +566,7 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
 
     def _check_outputs(self):
         """The model's output width must match the targets (clear error, not TensorFlow's)."""
-        out = self.model_.outputs
+        out = known_outputs(self.model_)
         if len(out) != 1:
             return
         width = out[0].shape[-1]
@@ -561,7 +578,8 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
                 f"{name!r}, which picks one class per sample: use loss='binary_crossentropy' "
                 "(or loss=None) with one sigmoid unit per label."
             )
-        if width == 1 and "sparse_categorical" in name:
+        one_class = getattr(self, "n_classes_", None) == 1  # any single unit predicts it
+        if width == 1 and "sparse_categorical" in name and not one_class:
             raise ValueError(
                 "The model ends in one output unit but is compiled with a sparse categorical "
                 "cross-entropy, which needs one unit per class: use "

@@ -8,6 +8,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import column_or_1d
 
 from ._base import BaseWrapper, _one_epoch_only
+from ._models import known_outputs
 
 
 class KerasClassifier(ClassifierMixin, BaseWrapper):
@@ -162,11 +163,8 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
                 self.n_outputs_ = 1
                 if classes is not None:  # the type of the whole problem, not of this batch
                     self.target_type_ = "binary" if len(self.classes_) <= 2 else "multiclass"
-                if len(self.classes_) < 2:
-                    raise ValueError(
-                        "The number of classes has to be greater than one; got "
-                        f"{len(self.classes_)} class: {self.classes_}."
-                    )
+                # one class is allowed, as in scikeras and sklearn's MLP: it is always
+                # predicted, with probability one
             self.n_classes_ = len(self.classes_)
             self.n_outputs_expected_ = 1
         if target_type == "multilabel-indicator":
@@ -204,7 +202,8 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         if self.target_type_ == "multilabel-indicator":
             return codes
         name = self._loss_name()
-        width = self.model_.outputs[0].shape[-1] if len(self.model_.outputs) == 1 else None
+        outputs = known_outputs(self.model_)
+        width = outputs[0].shape[-1] if len(outputs) == 1 else None
         if "categorical" in name and "sparse" not in name:
             return np.eye(self.n_classes_, dtype=np.float32)[codes]
         if width == 1:
@@ -234,7 +233,7 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
             The updated estimator.
         """
         _one_epoch_only(kwargs)
-        return self._fit(X, y, sample_weight, True, 1, kwargs, classes=classes)
+        return self._fit(X, y, sample_weight, True, 1, kwargs, classes=classes, incremental=True)
 
     def predict_proba(self, X, **kwargs):
         """Probability of each class.
@@ -253,6 +252,8 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         """
         out = self._outputs(X, **kwargs)
         out = out.reshape(out.shape[0], -1)
+        if self.n_classes_ == 1 and self.target_type_ != "multilabel-indicator":
+            return np.ones((out.shape[0], 1), dtype=out.dtype)  # the one class seen
         if out.shape[1] == 1 and self.target_type_ != "multilabel-indicator":
             p = out[:, 0]
             return np.column_stack([1 - p, p])

@@ -52,7 +52,9 @@ class Runner:
         from ..._tensorflow import tf
 
         self.model = model
-        self.single = len(model.outputs) == 1 and len(model.inputs) == 1
+        outputs, inputs = known_outputs(model), getattr(model, "inputs", None) or []
+        # a subclassed model has no symbolic inputs or outputs: Model.predict serves it
+        self.single = len(outputs) == 1 and len(inputs) == 1
         if self.single:
             spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), model.inputs[0].dtype)
             self.fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
@@ -69,6 +71,15 @@ class Runner:
             for start in range(0, X.shape[0], PREDICT_CHUNK)
         ]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def known_outputs(model):
+    """The symbolic outputs of a Functional or Sequential model; ``[]`` for a subclassed one
+    (its outputs exist only once it is called)."""
+    try:
+        return list(model.outputs)
+    except (AttributeError, ValueError):
+        return []
 
 
 def snapshot(model):
