@@ -23,11 +23,11 @@ def load(path):
     Parameters
     ----------
     path : str or path-like
-        A file written by :meth:`BaseKerasEstimator.save`.
+        A file written by the ``save`` method of a keraskit estimator or wrapper.
 
     Returns
     -------
-    estimator : BaseKerasEstimator
+    estimator : BaseKerasEstimator or BaseWrapper
         The estimator, fitted if it was saved fitted.
     """
     return _load_estimator(path)

@@ -96,14 +96,7 @@ def _reconstruction_rows(fitted):
     for k in (2, 8):
         pca = PCA(k).fit(X_tr)
         pca_mse = float(((pca.inverse_transform(pca.transform(X_te)) - X_te) ** 2).mean())
-        ae = keraskit.AutoencoderTransformer(
-            encoding_dim=k,
-            hidden_layer_sizes=(128,),
-            alpha=0.01,
-            tol=1e-5,
-            learning_rate_init=0.003,
-            random_state=0,
-        )
+        ae = keraskit.AutoencoderTransformer(encoding_dim=k, random_state=0)  # defaults
         seconds = _timed_fit(ae, X_tr, None)
         fitted[f"keraskit AutoencoderTransformer, encoding_dim={k}"] = ae
         yield k, pca_mse, -ae.score(X_te), seconds

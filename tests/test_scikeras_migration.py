@@ -147,3 +147,102 @@ def test_subclassed_models_train_and_pickle_when_registered(binary):
     data = pickle.dumps(unregistered)
     with pytest.raises(TypeError, match="register_keras_serializable"):
         pickle.loads(data)
+
+
+def test_a_model_parameter_the_function_does_not_take_is_refused(binary):
+    X, y = binary
+    clf = KerasClassifier(model=sigmoid_model, model__widht=8, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="model__widht is routed to the model function"):
+        clf.fit(X, y)
+    # bare keyword arguments stay optional: they go to the functions that take them
+    KerasClassifier(model=sigmoid_model, width=8, epochs=1, verbose=0).fit(X, y)
+
+
+def test_sparse_x_is_fed_batch_by_batch(binary):
+    import scipy.sparse as sp
+
+    X, y = binary
+    X_sparse = sp.csc_matrix(np.where(np.abs(X) > 1, X, 0.0))
+    common = dict(model=sigmoid_model, epochs=2, batch_size=16, verbose=0, random_state=0)
+    clf = KerasClassifier(**common).initialize(X_sparse, y)
+    received = []
+    real_fit = clf.model_.fit
+
+    def spy(x, *args, **kwargs):
+        received.append(x)
+        return real_fit(x, *args, **kwargs)
+
+    clf.model_.fit = spy
+    clf.set_params(warm_start=True).fit(X_sparse, y)
+    assert sp.issparse(received[0]) and received[0].format == "csr"  # never densified
+    dense = KerasClassifier(**common).fit(X_sparse.toarray(), y)
+    sparse = KerasClassifier(**common).fit(X_sparse, y)
+    np.testing.assert_allclose(
+        sparse.predict_proba(X_sparse), dense.predict_proba(X_sparse.toarray()), atol=1e-5
+    )
+
+
+def test_wrappers_save_to_a_safe_file_and_load(binary, tmp_path):
+    import keraskit
+
+    X, y = binary
+    labels = np.where(y == 1, "yes", "no")
+    clf = KerasClassifier(
+        model=sigmoid_model, epochs=2, verbose=0, random_state=0, optimizer__learning_rate=0.01
+    )
+    clf.fit(X, labels)
+    clf.save(tmp_path / "clf.keraskit")
+    back = keraskit.load(tmp_path / "clf.keraskit")
+    assert type(back) is KerasClassifier and back.classes_.tolist() == ["no", "yes"]
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+    assert back.current_epoch == 2 and back.get_params()["optimizer__learning_rate"] == 0.01
+    back.partial_fit(X, labels)  # compiled state came back: it trains on
+    assert back.current_epoch == 3
+    with_callback = KerasClassifier(
+        model=sigmoid_model, epochs=1, verbose=0, callbacks=[callbacks.EarlyStopping()]
+    ).fit(X, y)
+    with pytest.raises(TypeError, match="cannot store without pickle"):
+        with_callback.save(tmp_path / "cb.keraskit")
+
+
+def logits_model(meta):
+    return models.Sequential([layers.Input((meta["n_features_in_"],)), layers.Dense(1)])
+
+
+def test_routed_loss_arguments_reach_the_loss(binary):
+    from keras import losses
+
+    X, y = binary
+    for loss in ("binary_crossentropy", losses.BinaryCrossentropy):
+        clf = KerasClassifier(
+            model=logits_model, loss=loss, loss__from_logits=True, epochs=1, verbose=0
+        ).fit(X, y)
+        assert clf.model_.loss.get_config()["from_logits"] is True
+
+
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        (dict(loss="no_such_loss"), ValueError, "Could not interpret loss identifier"),
+        (dict(metrics=["no_such_metric"]), ValueError, "Could not interpret metric identifier"),
+        (dict(optimizer=object()), ValueError, "Could not interpret optimizer identifier"),
+        (dict(loss="bce", loss__no_such_arg=1), TypeError, "no_such_arg"),
+    ],
+)
+def test_uncompilable_settings_get_clear_errors(binary, params, error, message):
+    X, y = binary
+    clf = KerasClassifier(model=logits_model, epochs=1, verbose=0, **params)
+    with pytest.raises(error, match=message):
+        clf.fit(X, y)
+
+
+def test_a_model_compiled_without_a_loss_gets_kerass_error(binary):
+    X, y = binary
+
+    def no_loss(meta):
+        model = logits_model(meta)
+        model.compile(optimizer="adam")
+        return model
+
+    with pytest.raises(ValueError, match="No loss to compute"):
+        KerasClassifier(model=no_loss, epochs=1, verbose=0).fit(X, y)

@@ -37,6 +37,8 @@ class _Encoder:
             return value
         if isinstance(value, np.generic):
             return {"__scalar__": [value.dtype.str, value.item()]}
+        if isinstance(value, np.dtype):  # a wrapper's X_dtype_, y_dtype_
+            return {"__dtype__": value.str}
         if isinstance(value, tuple | list):
             items = [self.encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
             return {"__tuple__": items} if isinstance(value, tuple) else items
@@ -89,6 +91,8 @@ def _decode(value, arrays, dataclasses_by_name):
         return np.array(item, dtype=np.dtype(dtype))[()]
     if "__tuple__" in value:
         return tuple(dec(v) for v in value["__tuple__"])
+    if "__dtype__" in value:
+        return np.dtype(value["__dtype__"])
     if "__dict__" in value:
         return {k: dec(v) for k, v in value["__dict__"].items()}
     if "__items__" in value:
@@ -122,6 +126,7 @@ def _decode(value, arrays, dataclasses_by_name):
 #: any class, which a file that runs no code cannot bring back; set them again after loading).
 UNSAVED = (
     "_runtime",
+    "model_",  # a wrapper's Keras model: the archive's model.keras
     "_sklearn_output_config",
     "_skl_callbacks",
     "_callback_fit_ctx",
@@ -146,12 +151,14 @@ def save_estimator(est, path):
         raise TypeError(f"{name} is not a keraskit estimator that save() knows.")
     encoder = _Encoder(dataclasses_by_name)
     # _weights go to the npz too: a .keras archive does not keep seed-generator states
-    state = {k: v for k, v in vars(est).items() if k not in UNSAVED}
+    params = _file_params(est)
+    # parameters travel once, as parameters (the loaded estimator is built from them)
+    state = {k: v for k, v in vars(est).items() if k not in UNSAVED and k not in params}
     document = {
         "format": FORMAT_VERSION,
         "keraskit_version": __version__,
         "class": name,
-        "params": encoder.encode(est.get_params(deep=False), "params"),
+        "params": encoder.encode(params, "params"),
         "state": encoder.encode({k: state[k] for k in state}, "state"),
         "output_config": encoder.encode(
             getattr(est, "_sklearn_output_config", None), "output config"
@@ -162,8 +169,21 @@ def save_estimator(est, path):
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("keraskit.json", json.dumps(document))
         archive.writestr("arrays.npz", arrays.getvalue())
-        if hasattr(est, "_weights"):
+        if hasattr(est, "model_"):  # fitted (the ready-made estimators build it here)
             archive.writestr("model.keras", model_to_bytes(est.model_))
+
+
+def _file_params(est):
+    """The parameters a file records: ``get_params``, less what only code can rebuild.
+
+    A wrapper's ``model`` (a function, a class or a Keras model) is not stored: the fitted
+    Keras model is, and the loaded wrapper takes it as its ``model`` (see
+    ``BaseWrapper._attach_network``).
+    """
+    params = est.get_params(deep=False)
+    if getattr(est, "_model_from_file", False):
+        params["model"] = None
+    return params
 
 
 def load_estimator(path):
@@ -206,6 +226,9 @@ def load_estimator(path):
         raise ValueError(f"Refusing to load {path}: unknown class {document.get('class')!r}.")
     params = _decode(document["params"], arrays, dataclasses_by_name)
     unknown = set(params) - set(cls().get_params(deep=False))
+    if getattr(cls, "_model_from_file", False):
+        # a wrapper's routed and model-function arguments: plain values, kept in a dict
+        unknown = set()
     if unknown:
         raise ValueError(f"Refusing to load {path}: unknown parameters {sorted(unknown)}.")
     est = cls(**params)
@@ -222,7 +245,8 @@ def load_estimator(path):
 def _attach_model(est, data, path):
     """Load the ``.keras`` member and hand it to the estimator, refusing altered files."""
     try:
-        model = model_from_bytes(data)
+        # the wrappers keep their compiled state (loss, optimizer) to train on
+        model = model_from_bytes(data, compile=getattr(est, "_model_from_file", False))
     except Exception as exc:  # Keras refuses Lambda layers and unknown classes in safe_mode
         raise ValueError(
             f"Refusing to load {path}: its Keras model could not be loaded safely "

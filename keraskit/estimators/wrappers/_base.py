@@ -13,6 +13,7 @@ import warnings
 from collections import defaultdict
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.class_weight import compute_sample_weight
@@ -24,6 +25,7 @@ from sklearn.utils.validation import (
 )
 
 from ..._io.keras_bytes import model_to_bytes
+from ..._io.safe_file import save_estimator
 from ..._io.versions import FORMAT_VERSION, upgrade_state
 from .._base import BaseKerasEstimator
 from .._sk_callbacks import SILENT, CallbackSupportMixin, FitTasks, with_callbacks
@@ -260,9 +262,17 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
             if spec.compiled:  # the same settings, a fresh optimizer state
                 model.compile_from_config(spec.get_compile_config())
         elif callable(spec):
-            params = {**user_params(self._kwargs), **self._routed("model")}
+            routed_params = self._routed("model")
+            params = {**user_params(self._kwargs), **routed_params}
             if not accepts(spec, "**"):
+                # bare keyword arguments go where they are taken; model__ ones must be
                 wanted = inspect.signature(spec).parameters
+                refused = [k for k in routed_params if k not in wanted]
+                if refused:
+                    raise ValueError(
+                        f"model__{refused[0]} is routed to the model function, which takes "
+                        f"no argument {refused[0]!r} (it takes {list(wanted)})."
+                    )
                 params = {k: v for k, v in params.items() if k in wanted}
             if accepts(spec, "meta"):
                 params["meta"] = self._meta()
@@ -319,7 +329,17 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- fitting
     def _validate_X(self, X, reset):
-        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=(np.float32, np.float64))
+        # sparse rows stay sparse: Keras converts each batch to a tf.SparseTensor, so a
+        # sparse X is never densified whole (Dense layers take sparse input)
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            allow_nd=True,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float32, np.float64),
+        )
+        X = X.tocsr() if sp.issparse(X) else X
         if reset:
             self.X_shape_ = X.shape
             self.X_dtype_ = X.dtype
@@ -625,6 +645,43 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         return len(getattr(self, "history_", {}).get("loss", []))
 
     # ------------------------------------------------------------ persistence
+    #: The file format stores the fitted Keras model (compiled) instead of ``model``.
+    _model_from_file = True
+
+    def save(self, path):
+        """Save the estimator to a file without pickle; read it back with :func:`keraskit.load`.
+
+        The fitted Keras model is stored as a ``.keras`` archive (loaded with
+        ``safe_mode=True``, its optimizer state and compile settings included), the
+        parameters and fitted attributes as JSON and arrays. A model function cannot be
+        stored without code: the loaded estimator's ``model`` is the loaded Keras model, so
+        it predicts, scores and continues training (``warm_start``, ``partial_fit``); a
+        new fit starts from the saved weights. Parameters holding Python objects (callback
+        or loss instances and classes) cannot be stored: ``save`` names them; use pickle
+        or joblib for those estimators (only with files you trust).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file.
+        """
+        save_estimator(self, path)
+
+    def _attach_network(self, model, weights):
+        """Take the Keras model of a loaded file (see :meth:`save`).
+
+        Parameters
+        ----------
+        model : keras.Model
+            The loaded, compiled model.
+        weights : tuple of (list of ndarray, list of ndarray)
+            Its weights (already in the model).
+        """
+        self.model_ = model
+        if self.model is None:
+            self.model = model
+        self._runtime = Runtime()
+
     def __copy__(self):
         """A shallow copy sharing ``model_``, without the pickle round trip.
 
@@ -660,7 +717,7 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
     def _declares_poor_score(self, tags):

@@ -7,10 +7,12 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
+from ..._io.registry import register_estimator
 from ._base import BaseWrapper, _one_epoch_only
 from ._models import known_outputs
 
 
+@register_estimator
 class KerasClassifier(ClassifierMixin, BaseWrapper):
     """scikit-learn classifier around a Keras model you build (scikeras-compatible).
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..._io.keras_bytes import model_from_bytes
 
@@ -60,7 +61,8 @@ class Runner:
             self.fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
 
     def __call__(self, X, predict_kwargs):
-        if not self.single or predict_kwargs:
+        # sparse rows go through Model.predict, which feeds them batch by batch
+        if not self.single or predict_kwargs or sp.issparse(X):
             out = self.model.predict(X, **{"verbose": 0, **predict_kwargs})
             return out if isinstance(out, np.ndarray) else np.asarray(out)
         # the engine's data module imports TensorFlow, running here already

@@ -6,10 +6,12 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils.multiclass import type_of_target
 
+from ..._io.registry import register_estimator
 from ._base import BaseWrapper
 from ._models import r_squared
 
 
+@register_estimator
 class KerasRegressor(RegressorMixin, BaseWrapper):
     """scikit-learn regressor around a Keras model you build (scikeras-compatible).
 
