@@ -24,3 +24,25 @@ def test_huge_learning_rate_diverges_safely(case):
         warnings.simplefilter("error", RuntimeWarning)  # no silent NaN: outputs are finite
         method = "transform" if y is None else "predict"
         assert np.isfinite(np.asarray(getattr(est, method)(X), dtype=float)).all()
+
+
+def test_divergence_with_keras_callbacks_keeps_a_finite_optimizer_state():
+    from keras.callbacks import Callback
+    from sklearn.datasets import load_digits
+
+    from keraskit import MLPClassifier
+
+    class Explode(Callback):
+        """Sets an absurd learning rate after the second epoch: the third diverges."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.optimizer.learning_rate.assign(1e30)
+
+    X, y = load_digits(return_X_y=True)
+    est = MLPClassifier((8,), solver="sgd", max_iter=10, random_state=0, callbacks=[Explode()])
+    with pytest.warns(ConvergenceWarning, match="diverged at iteration 3"):
+        est.fit(X / 16.0, y)
+    state = est._progress.optimizer_state  # what a later partial_fit continues from
+    assert all(np.isfinite(a).all() for a in state)
+    assert np.isfinite(est.predict_proba(X / 16.0)).all()

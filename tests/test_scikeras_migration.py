@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import sklearn
 from keras import callbacks, layers, models, saving
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -246,3 +247,32 @@ def test_a_model_compiled_without_a_loss_gets_kerass_error(binary):
 
     with pytest.raises(ValueError, match="No loss to compute"):
         KerasClassifier(model=no_loss, epochs=1, verbose=0).fit(X, y)
+
+
+def test_copies_and_loaded_wrappers_train_models_of_their_own(binary, tmp_path):
+    import copy
+
+    import keraskit
+
+    X, y = binary
+    clf = KerasClassifier(model=sigmoid_model, epochs=1, verbose=0, random_state=0).fit(X, y)
+    before = clf.predict_proba(X)
+    twin = copy.copy(clf)
+    twin.partial_fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), before)  # the original is untouched
+    assert not np.array_equal(twin.predict_proba(X), before)
+    clf.save(tmp_path / "clf.keraskit")
+    loaded = keraskit.load(tmp_path / "clf.keraskit")
+    saved = [w.copy() for w in loaded.get_params()["model"].get_weights()]
+    loaded.partial_fit(X, y)
+    for a, b in zip(loaded.get_params()["model"].get_weights(), saved, strict=True):
+        np.testing.assert_array_equal(a, b)  # the model parameter is not trained in place
+
+
+def test_routing_requests_do_not_block_save(binary, tmp_path):
+    from keraskit import MLPClassifier
+
+    X, y = binary
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = MLPClassifier((4,), max_iter=2).set_fit_request(sample_weight=True).fit(X, y)
+    est.save(tmp_path / "est.keraskit")  # the request is not stored: set it again

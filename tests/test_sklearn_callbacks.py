@@ -197,3 +197,25 @@ def test_progress_bar_under_a_parallel_search(digits):
         warnings.simplefilter("error", UserWarning)
         _fit(search.set_callbacks(callback.ProgressBar()), X, y)
     assert search.best_estimator_.n_iter_ == 2
+
+
+def test_keras_wrapper_with_callbacks_runs_the_epochs_fit_asks_for(digits):
+    X, y = digits
+    from keras import layers, models
+
+    def build():
+        return models.Sequential([layers.Input((64,)), layers.Dense(10, activation="softmax")])
+
+    rec = Recorder()
+    est = KerasClassifier(model=build, loss="sparse_categorical_crossentropy", epochs=1)
+    est.set_callbacks(rec).fit(X, y, epochs=3, verbose=0)  # more epochs than the parameter
+    assert len(rec.epochs()) == 3 and est.current_epoch == 3
+
+
+def test_an_lbfgs_stop_request_is_not_a_convergence_failure(digits):
+    X, y = digits
+    est = MLPClassifier((8,), solver="lbfgs", max_iter=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.set_callbacks(Recorder(stop_after=2)).fit(X, y)
+    assert est.n_iter_ == 2

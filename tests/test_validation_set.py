@@ -214,3 +214,9 @@ def test_keras_wrappers_take_a_routable_validation_set(data, routing):
     with pytest.raises(ValueError, match="y_val does not match y"):
         best.fit(Xt, yt, X_val=Xv, y_val=yv + 20)
     np.testing.assert_array_equal(best.predict_proba(Xv), before)  # nothing changed
+
+
+def test_all_zero_validation_weights_are_refused(data):
+    Xt, yt, Xv, yv = data
+    with pytest.raises(ValueError, match="Sample weights must contain at least one non-zero"):
+        _mlp().fit(Xt, yt, X_val=Xv, y_val=yv, sample_weight_val=np.zeros(len(yv)))

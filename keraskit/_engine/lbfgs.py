@@ -66,7 +66,7 @@ class _Iterations:
     def __init__(self, progress, report, callbacks, model, hooks, weights_of):
         self.progress, self.report, self.callbacks, self.model = progress, report, callbacks, model
         self.hooks, self.weights_of = hooks, weights_of
-        self.count, self.accepted = 0, None
+        self.count, self.accepted, self.stopped = 0, None, False
 
     def __call__(self, intermediate_result):
         self.accepted = np.array(intermediate_result.x, copy=True)
@@ -79,8 +79,11 @@ class _Iterations:
             self.callbacks.on_epoch_end(self.count - 1, {"loss": loss})
             stop = bool(getattr(self.model, "stop_training", False))
         # an iteration is an epoch for the hooks: begun and ended once scipy accepted it
-        self.hooks.begin_epoch()
-        if self.hooks.end_epoch(self.count, self.weights_of(self.accepted)) or stop:
+        if self.hooks.listening:
+            self.hooks.begin_epoch()
+            stop = self.hooks.end_epoch(self.count, self.weights_of(self.accepted)) or stop
+        if stop:
+            self.stopped = True
             raise StopIteration
 
 
@@ -95,6 +98,8 @@ def _minimize(objective, x0, cfg, iterations):
             callback=iterations,
             options={"maxfun": cfg.max_fun, "maxiter": cfg.max_iter, "gtol": cfg.tol},
         )
+        if iterations.stopped:  # asked to stop: not a failure to converge
+            return result.x, iterations.count
         return result.x, _check_optimize_result("lbfgs", result, cfg.max_iter)
     except KeyboardInterrupt:
         n_iter = iterations.count

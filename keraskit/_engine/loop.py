@@ -214,8 +214,10 @@ class Loop:
         if self.n_iter == 1:
             raise ValueError(NON_FINITE_MESSAGE)
         keep = self.last_good if np.isfinite(loss) else self.prev_good
-        self.trainer.template.set_weights(keep[0])
+        # weights and optimizer state together: a later partial_fit continues from both
+        self.trainer.start(*keep)
         self.final = keep
+        self.hooks.end_epoch(self.n_iter, keep[0])  # the epoch's task ends with what is kept
         warnings.warn(
             diverged_message(self.n_iter, loss),
             ConvergenceWarning,
@@ -237,6 +239,8 @@ class Loop:
         p.learning_rate = rate_after_epoch(cfg, p, done)
         stop = False
         if cbs is not None:
+            # callbacks see (and may change) the rate the schedule set for the next epoch
+            self.trainer.optimizer.learning_rate.assign(p.learning_rate)
             cbs.on_epoch_end(self.n_iter - 1, logs)
             stop = bool(getattr(self.trainer.template.model, "stop_training", False))
             p.learning_rate = float(self.trainer.optimizer.learning_rate.numpy())
@@ -306,7 +310,7 @@ class Loop:
         except KeyboardInterrupt:
             # keep the last completed epoch (the best one under early stopping, below); a
             # second Ctrl-C during this wrap-up propagates
-            self.trainer.template.set_weights(self.last_good[0])
+            self.trainer.start(*self.last_good)
             self.final = self.last_good
             warnings.warn(
                 f"Training interrupted by user after {self.n_iter} completed epoch(s); the "

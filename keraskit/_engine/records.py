@@ -160,7 +160,11 @@ class EpochHooks:
     """What a fit's owner hears at each epoch (L-BFGS iteration); this base hears nothing.
 
     The estimators subclass it to drive scikit-learn's callbacks; the engine only calls it.
+    ``listening`` says whether anything hears the calls (the engine may then skip building
+    their arguments).
     """
+
+    listening = False
 
     def begin_epoch(self):
         """An epoch is about to run."""
@@ -172,8 +176,9 @@ class EpochHooks:
         ----------
         n_iter : int
             Epochs (iterations) completed in this fit.
-        weights : tuple of (list of ndarray, list of ndarray)
-            The weights that ended it.
+        weights : tuple of (list of ndarray, list of ndarray) or None
+            The weights that ended it (``None`` where the caller holds no copy: a Keras
+            model trained in place by ``Model.fit``).
 
         Returns
         -------

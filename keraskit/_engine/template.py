@@ -98,7 +98,7 @@ class CompiledFunction:
         ]
         call_flat = getattr(concrete, "_call_flat", None)
         if call_flat is None:  # pragma: no cover - a TensorFlow without the flat call
-            return concrete(*tensors)
+            return self.function(*args)
         return call_flat(tensors, concrete.captured_inputs)
 
 

@@ -132,6 +132,9 @@ UNSAVED = (
     "_callback_fit_ctx",
     "_skl_callbacks_to_teardown",
     "_parent_callback_ctx",
+    # metadata-routing requests (set_fit_request ...): a setting of the program using the
+    # estimator, set again there after loading
+    "_metadata_request",
 )
 
 

@@ -33,7 +33,7 @@ from .._io.versions import FORMAT_VERSION, upgrade_state
 from .._networks import specs
 from . import _prefit, _validation_set
 from ._sk_callbacks import SILENT, CallbackSupportMixin, FitTasks, with_callbacks
-from ._state import Runtime, atomic_fit
+from ._state import Runtime, atomic_fit, shallow_copy
 
 _STOCHASTIC_ONLY = (
     "loss_curve_",
@@ -194,6 +194,8 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
             "_runtime": Runtime(),
             "n_iter_": n_iter,
             "n_outputs_": plan.arch.n_outputs,
+            "t_": plan.progress.t,
+            "loss_": plan.progress.history[-1]["loss"] if plan.progress.history else np.nan,
             "loss_curve_": list(plan.progress.loss_curve),
         }
 
@@ -542,10 +544,7 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
         ``copy.copy`` would otherwise go through ``__getstate__`` (a ``.keras`` archive, tens
         of milliseconds); scikit-learn's callbacks copy the estimator at every epoch.
         """
-        new = type(self).__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        new._runtime = Runtime()
-        return new
+        return shallow_copy(self)
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # object.__getstate__ returns __dict__ itself

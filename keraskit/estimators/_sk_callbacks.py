@@ -54,6 +54,8 @@ class FitTasks(EpochHooks):
         Epochs at most (the progress bars' total).
     """
 
+    listening = True
+
     def __init__(self, est, X, y, sample_weight, max_subtasks):
         self.est, self.X, self.y = est, X, y
         self.metadata = None if sample_weight is None else {"sample_weight": sample_weight}

@@ -51,3 +51,21 @@ def atomic_fit(est, undo=None):
         vars(est).clear()
         vars(est).update(saved)
         raise
+
+
+def shallow_copy(est):
+    """A new estimator sharing ``est``'s attributes, with a fresh runtime cache.
+
+    Parameters
+    ----------
+    est : estimator
+        A keraskit estimator or wrapper (anything with a ``_runtime`` cache).
+
+    Returns
+    -------
+    copy : estimator
+    """
+    new = type(est).__new__(type(est))
+    new.__dict__.update(est.__dict__)
+    new._runtime = Runtime()
+    return new

@@ -23,7 +23,8 @@ _SKLEARN_TOL = """\
     tol : float, default=1e-4
         Tolerance of the stopping rule (see ``n_iter_no_change``).
 """
-assert _SKLEARN_TOL in TRAINING_PARAMS
+if _SKLEARN_TOL not in TRAINING_PARAMS:  # the replacement below must find its text
+    raise ImportError("keraskit's shared training-parameter docs no longer name tol=1e-4")
 #: The dense autoencoder's defaults differ where scikit-learn's MLP defaults underfit a
 #: reconstruction: its loss keeps falling by less than 1e-4 per epoch long after the
 #: classifiers' has settled. With (128,) and 1e-5 the default autoencoder beats PCA on

@@ -29,7 +29,7 @@ from ..._io.safe_file import save_estimator
 from ..._io.versions import FORMAT_VERSION, upgrade_state
 from .._base import BaseKerasEstimator
 from .._sk_callbacks import SILENT, CallbackSupportMixin, FitTasks, with_callbacks
-from .._state import Runtime, atomic_fit
+from .._state import Runtime, atomic_fit, shallow_copy
 from .._validation_set import from_fit_arguments
 from ._models import (
     Runner,
@@ -532,7 +532,10 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
                 restore(state)
 
         # opened outside the atomic section (see _sk_callbacks): a failed fit tears down
-        tasks = FitTasks.open(self, X, y, sample_weight, epochs)
+        # the epochs this fit runs (fit(..., epochs=) > fit__epochs > epochs), as the tasks'
+        # number of subtasks
+        planned = {**self._routed("fit"), **extra}.get("epochs", epochs)
+        tasks = FitTasks.open(self, X, y, sample_weight, planned)
         if tasks is not SILENT:
             # a copy of the estimator shares the model being trained: the network as it
             # stands after the epoch
@@ -553,6 +556,8 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
             done = (self.current_epoch if keep else 0) if incremental else initial
             with seeded(self.random_state, offset=done):
                 if keep:
+                    if self.__dict__.pop("_model_shared", False):  # a copy's (see __copy__)
+                        self.model_ = load_model(model_to_bytes(self.model_))
                     kept.append(snapshot(self.model_))
                     self._match_strategy()
                     if not incremental and initial == 0:
@@ -678,8 +683,8 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
             Its weights (already in the model).
         """
         self.model_ = model
-        if self.model is None:
-            self.model = model
+        if self.model is None:  # a twin: training model_ in place never changes model
+            self.model = load_model(model_to_bytes(model))
         self._runtime = Runtime()
 
     def __copy__(self):
@@ -687,11 +692,13 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
 
         ``copy.copy`` would otherwise serialise the model (tens of milliseconds);
         scikit-learn's callbacks copy the estimator at every epoch, and the copy is meant to
-        predict with the model as it stands.
+        predict with the model as it stands. The copy trains a model of its own: its first
+        warm-started fit or ``partial_fit`` takes a private copy of ``model_`` first (the
+        original's later training still shows in the copy's predictions until then; use
+        ``copy.deepcopy`` for an independent estimator).
         """
-        new = type(self).__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        new._runtime = Runtime()
+        new = shallow_copy(self)
+        new._model_shared = True
         return new
 
     def __getstate__(self):
