@@ -532,14 +532,7 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
                 restore(state)
 
         # opened outside the atomic section (see _sk_callbacks): a failed fit tears down
-        # the epochs this fit runs (fit(..., epochs=) > fit__epochs > epochs), as the tasks'
-        # number of subtasks
-        planned = {**self._routed("fit"), **extra}.get("epochs", epochs)
-        tasks = FitTasks.open(self, X, y, sample_weight, planned)
-        if tasks is not SILENT:
-            # a copy of the estimator shares the model being trained: the network as it
-            # stands after the epoch
-            tasks.fitted_attributes = lambda n_iter, weights: {"_runtime": Runtime()}
+        tasks = self._open_tasks(X, y, sample_weight, epochs, extra)
         with atomic_fit(self, undo=undo):
             keep = warm_start and hasattr(self, "model_")
             X = self._validate_X(X, reset=not keep)
@@ -556,12 +549,7 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
             done = (self.current_epoch if keep else 0) if incremental else initial
             with seeded(self.random_state, offset=done):
                 if keep:
-                    if self.__dict__.pop("_model_shared", False):  # a copy's (see __copy__)
-                        self.model_ = load_model(model_to_bytes(self.model_))
-                    kept.append(snapshot(self.model_))
-                    self._match_strategy()
-                    if not incremental and initial == 0:
-                        self.history_ = defaultdict(list)
+                    kept.append(self._keep_model(new_history=not incremental and initial == 0))
                 else:
                     self.model_ = self._build()
                     self.history_ = defaultdict(list)
@@ -581,6 +569,28 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
             self._runtime = Runtime()
         tasks.end()
         return self
+
+    def _open_tasks(self, X, y, sample_weight, epochs, extra):
+        """scikit-learn's callback tasks of a fit of ``epochs`` epochs (``SILENT`` if none)."""
+        # the epochs this fit runs (fit(..., epochs=) > fit__epochs > epochs): the tasks'
+        # number of subtasks
+        planned = {**self._routed("fit"), **extra}.get("epochs", epochs)
+        tasks = FitTasks.open(self, X, y, sample_weight, planned)
+        if tasks is not SILENT:
+            # a copy of the estimator shares the model being trained: the network as it
+            # stands after the epoch
+            tasks.fitted_attributes = lambda n_iter, weights: {"_runtime": Runtime()}
+        return tasks
+
+    def _keep_model(self, new_history):
+        """Continue with ``model_`` (a warm start); return its snapshot for ``undo``."""
+        if self.__dict__.pop("_model_shared", False):  # a copy's (see __copy__)
+            self.model_ = load_model(model_to_bytes(self.model_))
+        state = snapshot(self.model_)
+        self._match_strategy()
+        if new_history:
+            self.history_ = defaultdict(list)
+        return state
 
     def _extend_history(self, epochs):
         """A new ``history_`` with this fit's epochs after the earlier ones."""
