@@ -156,7 +156,7 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
         from .._engine import cache, lbfgs, loop
 
         plan = self._plan_fit(X, y, sample_weight, incremental, validation)
-        if tasks is not SILENT:  # (the shared silent hooks must not keep this fit's data)
+        if tasks.listening:  # (the shared silent hooks must not keep this fit's data)
             tasks.fitted_attributes = self._fitted_at_epoch(plan)
         with cache.trainer_for_fit(plan.arch, plan.train_spec, plan.distribution) as trainer:
             if self.solver in FULL_BATCH_SOLVERS:

@@ -123,9 +123,5 @@ class _Silent(EpochHooks):
     def end(self):
         """Nothing to close."""
 
-    def keras_callback(self):
-        """No callback to add."""
-        return None
-
 
 SILENT = _Silent()

@@ -28,7 +28,7 @@ from ..._io.keras_bytes import model_to_bytes
 from ..._io.safe_file import save_estimator
 from ..._io.versions import FORMAT_VERSION, upgrade_state
 from .._base import BaseKerasEstimator
-from .._sk_callbacks import SILENT, CallbackSupportMixin, FitTasks, with_callbacks
+from .._sk_callbacks import CallbackSupportMixin, FitTasks, with_callbacks
 from .._state import Runtime, atomic_fit, shallow_copy
 from .._validation_set import from_fit_arguments
 from ._models import (
@@ -539,7 +539,7 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
             y_enc = self._targets(y, X, reset=not keep, classes=classes)
             sw = self._sample_weight(sample_weight, X, y)
             fit_kwargs = self._fit_kwargs(extra, X.shape[0])
-            if tasks is not SILENT:
+            if tasks.listening:
                 fit_kwargs["callbacks"].append(tasks.keras_callback())
             # precedence as in scikeras: fit(..., epochs=) > fit__epochs > epochs
             epochs = fit_kwargs.pop("epochs", epochs)
@@ -571,12 +571,12 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         return self
 
     def _open_tasks(self, X, y, sample_weight, epochs, extra):
-        """scikit-learn's callback tasks of a fit of ``epochs`` epochs (``SILENT`` if none)."""
+        """scikit-learn's callback tasks of a fit of ``epochs`` epochs (silent if none listen)."""
         # the epochs this fit runs (fit(..., epochs=) > fit__epochs > epochs): the tasks'
         # number of subtasks
         planned = {**self._routed("fit"), **extra}.get("epochs", epochs)
         tasks = FitTasks.open(self, X, y, sample_weight, planned)
-        if tasks is not SILENT:
+        if tasks.listening:
             # a copy of the estimator shares the model being trained: the network as it
             # stands after the epoch
             tasks.fitted_attributes = lambda n_iter, weights: {"_runtime": Runtime()}
