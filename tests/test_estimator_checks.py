@@ -1,6 +1,13 @@
-"""scikit-learn's estimator checks over every public keraskit estimator, no expected failures."""
+"""scikit-learn's estimator checks over every public keraskit estimator.
 
-from sklearn.utils.estimator_checks import parametrize_with_checks
+One expected failure, with its reason below: batch normalization (on by default for the CNNs' 1-D
+signals) and sample-weight equivalence.
+"""
+
+from sklearn.utils.estimator_checks import (
+    check_sample_weight_equivalence_on_dense_data,
+    parametrize_with_checks,
+)
 
 from keraskit import (
     AutoencoderTransformer,
@@ -28,6 +35,31 @@ ESTIMATORS = [
 ]
 
 
-@parametrize_with_checks(ESTIMATORS)
+#: Batch normalization normalises each batch by its unweighted mean and variance (as Keras and
+#: PyTorch do), so a row of weight 2 and the same row repeated give different batch statistics
+#: and different networks. The CNNs turn it on for 1-D signals by default
+#: (``batch_normalization='auto'``), and the checks feed 2-D rows, which are signals.
+#: ``test_cnn_without_batch_normalization_honours_sample_weight_equivalence`` shows that this
+#: is the only cause.
+BATCH_NORM_WEIGHTS = (
+    "batch normalization's batch statistics are unweighted: a weighted row is not a repeated row"
+)
+
+
+def _expected_failures(estimator):
+    if getattr(estimator, "batch_normalization", False) == "auto" and hasattr(
+        estimator, "conv_filters"
+    ):
+        return {"check_sample_weight_equivalence_on_dense_data": BATCH_NORM_WEIGHTS}
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures, xfail_strict=True)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+def test_cnn_without_batch_normalization_honours_sample_weight_equivalence():
+    for cls in (CNNClassifier, CNNRegressor):
+        est = cls(conv_filters=(8,), dense_layer_sizes=(16,), batch_normalization=False)
+        check_sample_weight_equivalence_on_dense_data(cls.__name__, est)

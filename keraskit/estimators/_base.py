@@ -352,7 +352,7 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
                     f"{'False' if name == 'mixed_precision' else 'None'}."
                 )
         settings = {**self._random_settings(), "batch_normalization": self.batch_normalization}
-        used = {k: v for k, v in settings.items() if v not in (0, 0.0, None, False)}
+        used = {k: v for k, v in settings.items() if v not in (0, 0.0, None, False, "auto")}
         if used:
             name, value = next(iter(used.items()))
             raise ValueError(

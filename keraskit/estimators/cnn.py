@@ -9,6 +9,7 @@ from sklearn.base import is_classifier
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
+from .._engine.optimizers import FULL_BATCH_SOLVERS
 from .._io.registry import register_estimator
 from .._networks.activations import HIDDEN_ACTIVATIONS
 from .._networks.specs import IMAGE_AUGMENTATIONS, SIGNAL_AUGMENTATIONS, CNNSpec, cnn_plan
@@ -65,12 +66,22 @@ PRESETS = {
 }
 _ARCH_PARAMS = tuple(PRESETS["vgg"])
 
+#: What ``'auto'`` means, by input kind. Signals get the fully convolutional recipe of Wang et
+#: al. (2017): wide kernels, batch normalization and global average pooling, which small
+#: series (tens to hundreds of samples, hundreds of steps) need to train; images keep 3x3
+#: kernels flattened into the dense layers, which suits small images such as 8x8 digits.
+AUTO_ARCHITECTURE = {
+    "signals": dict(kernel_size=7, global_pooling="average", batch_normalization=True),
+    "images": dict(kernel_size=3, global_pooling=None, batch_normalization=False),
+}
+
 _CNN_PARAMS = (
     """\
     conv_filters : tuple of int, default=(32, 64)
         Filters of each convolutional block.
-    kernel_size : int, default=3
-        Width of the convolution windows (square for images).
+    kernel_size : int or 'auto', default='auto'
+        Width of the convolution windows (square for images). ``'auto'``: 7 for 1-D signals,
+        3 for images.
     strides : int, default=1
         Stride of the first convolution of each block.
     padding : {'same', 'valid'}, default='same'
@@ -80,8 +91,9 @@ _CNN_PARAMS = (
         (tiny inputs work).
     pool_size : int, default=2
         Pooling window and stride.
-    global_pooling : {'average', 'max'} or None, default=None
-        Global pooling before the dense layers; ``None`` flattens.
+    global_pooling : {'average', 'max', 'auto'} or None, default='auto'
+        Global pooling before the dense layers; ``None`` flattens. ``'auto'``: ``'average'``
+        for 1-D signals (shift-invariant features, few weights), ``None`` for images.
     dense_layer_sizes : tuple of int, default=(128,)
         Dense layers after the convolutions.
     residual : bool, default=False
@@ -124,6 +136,18 @@ _CNN_PARAMS = (
 """
 )
 
+_MLP_BATCH_NORMALIZATION = """\
+    batch_normalization : bool, default=False
+        Add batch normalization after each hidden dense layer (before its activation).
+"""
+_CNN_BATCH_NORMALIZATION = """\
+    batch_normalization : bool or 'auto', default='auto'
+        Add batch normalization after each convolution and hidden dense layer (before its
+        activation). ``'auto'``: on for 1-D signals, off for images and with
+        ``solver='lbfgs'``.
+"""
+assert _MLP_BATCH_NORMALIZATION in TRAINING_PARAMS
+
 _CNN_ATTRIBUTES = """\
     input_shape_ : tuple of int
         Shape of one sample as the network sees it (channels last).
@@ -136,12 +160,13 @@ class _BaseCNN(ShapedInputMixin, BaseKerasEstimator):
     _parameter_constraints: dict = {
         **BaseKerasEstimator._parameter_constraints,
         "conv_filters": ["array-like"],
-        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "kernel_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "strides": [Interval(Integral, 1, None, closed="left")],
         "padding": [StrOptions({"same", "valid"})],
         "pooling": [StrOptions({"max", "average"}), None],
         "pool_size": [Interval(Integral, 1, None, closed="left")],
-        "global_pooling": [StrOptions({"max", "average"}), None],
+        "global_pooling": [StrOptions({"max", "average", "auto"}), None],
+        "batch_normalization": ["boolean", StrOptions({"auto"})],
         "dense_layer_sizes": ["array-like"],
         "residual": ["boolean"],
         "convs_per_block": [Interval(Integral, 1, None, closed="left")],
@@ -163,6 +188,17 @@ class _BaseCNN(ShapedInputMixin, BaseKerasEstimator):
         if self.architecture is not None:
             return dict(PRESETS[self.architecture])
         return {name: getattr(self, name) for name in _ARCH_PARAMS}
+
+    def _resolve_auto(self, arch, rank):
+        """``arch`` and ``batch_normalization`` with each ``'auto'`` replaced for this input."""
+        auto = AUTO_ARCHITECTURE["signals" if rank == 1 else "images"]
+        if self.solver in FULL_BATCH_SOLVERS:  # L-BFGS needs a batch-independent objective
+            auto = {**auto, "batch_normalization": False}
+        settings = {**arch, "batch_normalization": self.batch_normalization}
+        return {
+            name: auto[name] if isinstance(value, str) and value == "auto" else value
+            for name, value in settings.items()
+        }
 
     @staticmethod
     def _positive_ints(name, value, allow_empty):
@@ -228,13 +264,13 @@ class _BaseCNN(ShapedInputMixin, BaseKerasEstimator):
 
     def _arch_spec(self, X, n_outputs, dtype, arch):
         rank = len(self.input_shape_) - 1
+        arch = self._resolve_auto(arch, rank)
         spec = CNNSpec(
             input_shape=self.input_shape_,
             activation=self.activation,
             n_outputs=n_outputs,
             out_activation=self.out_activation_,
             dropout=float(self.dropout),
-            batch_normalization=bool(self.batch_normalization),
             augmentation=self._augmentation(rank),
             dtype=dtype,
             **arch,
@@ -262,7 +298,7 @@ def _cnn_doc(kind, extra_params, see_also):
     ----------
 """
         + _CNN_PARAMS
-        + TRAINING_PARAMS
+        + TRAINING_PARAMS.replace(_MLP_BATCH_NORMALIZATION, _CNN_BATCH_NORMALIZATION)
         + extra_params
         + CALLBACKS_PARAM
         + """
@@ -298,12 +334,12 @@ class CNNClassifier(KerasClassifierMixin, _BaseCNN):
         self,
         *,
         conv_filters=(32, 64),
-        kernel_size=3,
+        kernel_size="auto",
         strides=1,
         padding="same",
         pooling="max",
         pool_size=2,
-        global_pooling=None,
+        global_pooling="auto",
         dense_layer_sizes=(128,),
         residual=False,
         convs_per_block=1,
@@ -342,7 +378,7 @@ class CNNClassifier(KerasClassifierMixin, _BaseCNN):
         max_fun=15000,
         dropout=0.0,
         l1=0.0,
-        batch_normalization=False,
+        batch_normalization="auto",
         class_weight=None,
         label_smoothing=0.0,
         callbacks=None,
@@ -371,12 +407,12 @@ class CNNRegressor(KerasRegressorMixin, _BaseCNN):
         self,
         *,
         conv_filters=(32, 64),
-        kernel_size=3,
+        kernel_size="auto",
         strides=1,
         padding="same",
         pooling="max",
         pool_size=2,
-        global_pooling=None,
+        global_pooling="auto",
         dense_layer_sizes=(128,),
         residual=False,
         convs_per_block=1,
@@ -416,7 +452,7 @@ class CNNRegressor(KerasRegressorMixin, _BaseCNN):
         max_fun=15000,
         dropout=0.0,
         l1=0.0,
-        batch_normalization=False,
+        batch_normalization="auto",
         callbacks=None,
         mixed_precision=False,
         distribution=None,
