@@ -6,7 +6,7 @@ STAMP := $(VENV)/.keraskit-installed
 SOURCES := keraskit tests examples benchmarks
 PYTEST_WORKERS ?= 2
 
-.PHONY: test demo lint format bench clean
+.PHONY: test demo lint format bench bench-ucr clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/run.py
+
+bench-ucr: $(STAMP)
+	$(PY) benchmarks/ucr.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

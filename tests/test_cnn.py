@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils._param_validation import InvalidParameterError
 
 from keraskit import CNNClassifier, CNNRegressor, MLPClassifier
 from keraskit.datasets import make_shifted_signals
@@ -205,3 +206,62 @@ def test_residual_blocks_with_strides_and_global_max_pooling():
     names = [layer.name for layer in est.model_.layers]
     assert "shortcut_0" in names and "add_1" in names and "global_pool" in names
     assert est.predict_proba(X).shape == (50, 3)
+
+
+def _layers(est, kind):
+    return [layer for layer in est.model_.layers if isinstance(layer, kind)]
+
+
+def test_auto_architecture_depends_on_the_input_kind():
+    rng = np.random.RandomState(0)
+    y = rng.randint(0, 2, size=30)
+    small = dict(conv_filters=(4, 8), dense_layer_sizes=(8,), max_iter=2)
+    signals = _fit(CNNClassifier(**small), rng.rand(30, 40).astype(np.float32), y)
+    assert [c.kernel_size for c in _layers(signals, keras.layers.Conv1D)] == [(7,), (7,)]
+    assert len(_layers(signals, keras.layers.BatchNormalization)) == 3  # 2 convs, 1 dense
+    assert _layers(signals, keras.layers.GlobalAveragePooling1D)
+    images = _fit(CNNClassifier(**small), rng.rand(30, 8, 8).astype(np.float32), y)
+    assert [c.kernel_size for c in _layers(images, keras.layers.Conv2D)] == [(3, 3)] * 2
+    assert not _layers(images, keras.layers.BatchNormalization)
+    assert _layers(images, keras.layers.Flatten)
+    assert images.get_params()["kernel_size"] == "auto"  # resolving leaves the parameter alone
+
+
+def test_explicit_values_replace_auto_on_signals():
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(30, 40).astype(np.float32), rng.randint(0, 2, size=30)
+    est = _fit(
+        CNNClassifier(
+            conv_filters=(4,),
+            dense_layer_sizes=(8,),
+            kernel_size=3,
+            global_pooling=None,
+            batch_normalization=False,
+            max_iter=2,
+        ),
+        X,
+        y,
+    )
+    assert _layers(est, keras.layers.Conv1D)[0].kernel_size == (3,)
+    assert not _layers(est, keras.layers.BatchNormalization)
+    assert _layers(est, keras.layers.Flatten)
+
+
+def test_lbfgs_turns_auto_batch_normalization_off_and_refuses_an_explicit_one():
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(30, 20).astype(np.float32), rng.randint(0, 2, size=30)
+    kw = dict(conv_filters=(4,), dense_layer_sizes=(8,), solver="lbfgs", max_iter=3)
+    est = _fit(CNNClassifier(**kw), X, y)
+    assert not _layers(est, keras.layers.BatchNormalization)
+    with pytest.raises(ValueError, match="batch_normalization=True makes the objective"):
+        CNNClassifier(batch_normalization=True, **kw).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "param, value",
+    [("kernel_size", "wide"), ("global_pooling", "mean"), ("batch_normalization", 1.5)],
+)
+def test_bad_auto_parameters_are_refused_in_sklearn_wording(param, value):
+    rng = np.random.RandomState(0)
+    with pytest.raises(InvalidParameterError, match=f"The '{param}' parameter of CNNClassifier"):
+        CNNClassifier(**{param: value}).fit(rng.rand(20, 10), rng.randint(0, 2, 20))

@@ -1,6 +1,8 @@
 """numpydoc docstrings on every public class and function, parameters matching signatures."""
 
+import ast
 import inspect
+import re
 
 import pytest
 from numpydoc.validate import validate
@@ -40,3 +42,28 @@ def _public_objects():
 def test_numpydoc(name):
     errors = [(code, msg) for code, msg in validate(name)["errors"] if code in CHECKED]
     assert not errors, errors
+
+
+def _documented_defaults(cls):
+    """``{name: text after 'default='}`` of each parameter entry of ``cls``'s docstring."""
+    found = re.findall(r"(?m)^    (\w+) : .*?, default=(.+)$", cls.__doc__)
+    return dict(found)
+
+
+@pytest.mark.parametrize("name", keraskit.__all__)
+def test_documented_defaults_match_the_signature(name):
+    cls = getattr(keraskit, name)
+    if not inspect.isclass(cls):
+        pytest.skip("not a class")
+    documented = _documented_defaults(cls)
+    signature = inspect.signature(cls.__init__).parameters
+    compared = 0
+    for param, text in documented.items():
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            continue  # e.g. np.inf, or prose
+        if param in signature:
+            assert signature[param].default == value, (param, text)
+            compared += 1
+    assert compared >= 0.5 * len(documented)

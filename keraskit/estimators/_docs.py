@@ -3,6 +3,8 @@
 The lists of choices come from the vocabularies of the code that implements them.
 """
 
+import re
+
 from .._engine.devices import DISTRIBUTIONS, MIXED_PRECISIONS
 from .._engine.losses import REGRESSION_LOSSES
 from .._engine.optimizers import SOLVERS
@@ -20,6 +22,36 @@ def activation_param(description):
     return (
         f"    activation : {choices(HIDDEN_ACTIVATIONS)}, default='relu'\n        {description}\n"
     )
+
+
+def replace_params(section, **entries):
+    """``section`` with the entries of the named parameters replaced by ``entries``.
+
+    Parameters
+    ----------
+    section : str
+        A numpydoc parameter section: entries ``    name : type`` followed by lines indented
+        eight spaces.
+    **entries : str
+        The new entry of each parameter, from its ``    name : type`` line on.
+
+    Returns
+    -------
+    section : str
+        The section with those entries replaced, in place.
+
+    Raises
+    ------
+    KeyError
+        If ``section`` does not document one of the names (a renamed shared entry would
+        otherwise leave the wrong default in a docstring).
+    """
+    parts = re.split(r"(?m)^(?=    \w+ : )", section)
+    names = [re.match(r"    (\w+) : ", part).group(1) if part.strip() else "" for part in parts]
+    missing = set(entries) - set(names)
+    if missing:
+        raise KeyError(f"the section documents no parameter {sorted(missing)}")
+    return "".join(entries.get(name, part) for name, part in zip(names, parts, strict=True))
 
 
 def regression_loss_param(description):

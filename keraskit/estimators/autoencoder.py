@@ -15,23 +15,23 @@ from .._networks.activations import HIDDEN_ACTIVATIONS
 from .._networks.specs import AutoencoderSpec, ConvAutoencoderSpec
 from . import _validation_set
 from ._base import BaseKerasEstimator
-from ._docs import CALLBACKS_PARAM, TRAINING_ATTRIBUTES, TRAINING_PARAMS, activation_param
+from ._docs import (
+    CALLBACKS_PARAM,
+    TRAINING_ATTRIBUTES,
+    TRAINING_PARAMS,
+    activation_param,
+    replace_params,
+)
 from ._heads import ReconstructionHead
 from ._shaped import ShapedInputMixin
 
-_SKLEARN_TOL = """\
-    tol : float, default=1e-4
-        Tolerance of the stopping rule (see ``n_iter_no_change``).
-"""
-if _SKLEARN_TOL not in TRAINING_PARAMS:  # the replacement below must find its text
-    raise ImportError("keraskit's shared training-parameter docs no longer name tol=1e-4")
 #: The dense autoencoder's defaults differ where scikit-learn's MLP defaults underfit a
 #: reconstruction: its loss keeps falling by less than 1e-4 per epoch long after the
 #: classifiers' has settled. With (128,) and 1e-5 the default autoencoder beats PCA on
 #: sklearn's digits at 2, 8 and 16 components (tests/test_autoencoder.py).
-_DENSE_AE_TRAINING_PARAMS = TRAINING_PARAMS.replace(
-    _SKLEARN_TOL,
-    """\
+_DENSE_AE_TRAINING_PARAMS = replace_params(
+    TRAINING_PARAMS,
+    tol="""\
     tol : float, default=1e-5
         Tolerance of the stopping rule (see ``n_iter_no_change``); smaller than the MLPs'
         1e-4, which stops a reconstruction while it still improves.
