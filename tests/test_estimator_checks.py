@@ -19,12 +19,18 @@ from keraskit import (
 )
 from keraskit.model_selection import GridSearchCV, RandomizedSearchCV
 
+#: The CNNs' training budget in the checks: scikit-learn's MLP defaults (the CNNs' own
+#: defaults, 500 epochs to a 1e-5 tolerance, are tuned for held-out accuracy and would
+#: double the checks' time). scikit-learn trims its own MLP's budget in its common checks
+#: the same way (``max_iter=100``, sklearn/utils/_test_common/instance_generator.py).
+CHECK_BUDGET = dict(max_iter=200, tol=1e-4)
+
 # Small networks keep the ~100 fits of the checks fast; every other parameter is default.
 ESTIMATORS = [
     MLPClassifier(hidden_layer_sizes=(16,)),
     MLPRegressor(hidden_layer_sizes=(16,)),
-    CNNClassifier(conv_filters=(8,), dense_layer_sizes=(16,)),
-    CNNRegressor(conv_filters=(8,), dense_layer_sizes=(16,)),
+    CNNClassifier(conv_filters=(8,), dense_layer_sizes=(16,), **CHECK_BUDGET),
+    CNNRegressor(conv_filters=(8,), dense_layer_sizes=(16,), **CHECK_BUDGET),
     AutoencoderTransformer(hidden_layer_sizes=(8,)),
     ConvAutoencoderTransformer(encoding_dim=2, conv_filters=(4,)),
     # the fused searches (one candidate, two folds: every check fit trains a population)
@@ -61,5 +67,7 @@ def test_sklearn_compatible_estimator(estimator, check):
 
 def test_cnn_without_batch_normalization_honours_sample_weight_equivalence():
     for cls in (CNNClassifier, CNNRegressor):
-        est = cls(conv_filters=(8,), dense_layer_sizes=(16,), batch_normalization=False)
+        est = cls(
+            conv_filters=(8,), dense_layer_sizes=(16,), batch_normalization=False, **CHECK_BUDGET
+        )
         check_sample_weight_equivalence_on_dense_data(cls.__name__, est)

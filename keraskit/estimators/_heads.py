@@ -41,9 +41,7 @@ class ClassifierHead:
         Y : ndarray of shape (n_samples, n_outputs)
             Binarized targets (float).
         """
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
+        y = ClassifierHead._labels(y)
         classes = unique_labels(y)
         if incremental:
             if len(np.setdiff1d(classes, est.classes_, assume_unique=True)):
@@ -79,10 +77,7 @@ class ClassifierHead:
         -------
         Y_val : ndarray of shape (n_samples, n_outputs)
         """
-        y_val = np.asarray(y_val)
-        if y_val.ndim == 2 and y_val.shape[1] == 1:
-            y_val = column_or_1d(y_val, warn=True)
-        check_classification_targets(y_val)
+        y_val = ClassifierHead._labels(np.asarray(y_val))
         multilabel = est._label_binarizer.y_type_.startswith("multilabel")
         if multilabel != (y_val.ndim == 2):
             kind = "a multilabel indicator matrix" if multilabel else "one label per sample"
@@ -94,6 +89,14 @@ class ClassifierHead:
                 f"knows the classes of y: {est.classes_.tolist()}."
             )
         return ClassifierHead._encode(est, y_val)
+
+    @staticmethod
+    def _labels(y):
+        """``y`` checked as classification targets, a single column made 1-D (warning)."""
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        return y
 
     @staticmethod
     def _encode(est, y):
