@@ -114,7 +114,7 @@ def test_presets(digits_split, architecture):
         y_tr[:600],
     )
     layers = est.model_.layers
-    convs = [layer for layer in layers if isinstance(layer, keras.layers.Conv2D)]
+    convs = _layers(est, keras.layers.Conv2D)
     if architecture == "lenet5":
         assert [c.filters for c in convs] == [6, 16] and convs[0].kernel_size == (5, 5)
     elif architecture == "vgg":
