@@ -251,7 +251,7 @@ def _instrument(acc):
         (trainer.Trainer, "start", "load weights and optimizer state"),
         (trainer.Trainer, "optimizer_state", "unpack optimizer state"),
         (template.Template, "get_weights", "unpack weights"),
-        (loop.Loop, "run_epoch", "compiled epochs (TensorFlow)"),
+        (loop.LoneEpochs, "run_epoch", "compiled epochs (TensorFlow)"),
         (loop, "train", "training loop (all)"),
         (_base.BaseKerasEstimator, "_set_fitted", "fitted attributes"),
     ]

@@ -10,7 +10,7 @@ from sklearn.utils.optimize import _check_optimize_result
 
 from .._tensorflow import tf
 from .data import tensor_chunks
-from .loop import NON_FINITE_MESSAGE, callback_list, check_finite
+from .loop import NON_FINITE_MESSAGE, KerasCallbacks, check_finite
 from .progress import Reporter
 from .records import EpochHooks
 
@@ -155,7 +155,8 @@ def train_lbfgs(trainer, init_weights, data, cfg, progress, callbacks, hooks=Non
     objective = Objective(trainer, data, cfg)
     with template.lock:
         template.set_weights(init_weights)
-        cbs = callback_list(trainer, callbacks)
+        adapter = KerasCallbacks.of(trainer, callbacks)
+        cbs = None if adapter is None else adapter.list
         iterations = _Iterations(
             progress,
             Reporter(cfg.verbose),

@@ -1,9 +1,18 @@
-"""scikit-learn's stochastic training loop over a trainer: epochs, stopping rule, validation.
+"""scikit-learn's stochastic training loop, written once for every network the engine trains.
 
-One epoch is one call of the trainer's compiled epoch function (or one per chunk of rows
-for large or sparse data). Around it: the learning-rate schedule, sklearn's stopping rule,
-the validation score under early stopping, the history, Keras callbacks at epoch
-granularity, divergence and interrupt handling.
+A :class:`MemberLoop` is one network's loop on the host: its shuffle, learning-rate
+schedule, ``tol``/``n_iter_no_change`` stopping, validation score and loss, early-stopping
+best weights, divergence rollback (weights *and* optimizer state), warnings, verbose lines
+and epoch hooks. It never computes: a *backend* runs the epochs and hands it, after each,
+the epoch's loss, whether the weights stayed finite, a :class:`Snapshot` of what ended the
+epoch and the validation outputs. Two backends exist:
+
+- a lone fit (:func:`train`): the Keras template's compiled epoch (``trainer.Trainer``),
+  one member;
+- a fused group (``population.Group``): many members stacked in one compiled epoch
+  (``stacked.StackedTrainer``), one :class:`MemberLoop` each.
+
+Keras callbacks (lone fits only) hook into the loop through :class:`KerasCallbacks`.
 """
 
 from __future__ import annotations
@@ -84,31 +93,272 @@ def validation_result(score_fn, outputs, total, sw_sum, penalty, scale):
     return score, val_loss
 
 
-def callback_list(trainer, callbacks):
-    """Keras callbacks bound to the trainer's template model (``None`` without callbacks).
+def warn_now(message, category=ConvergenceWarning):
+    """A lone fit's warnings reach the caller of ``fit``."""
+    warnings.warn(message, category, stacklevel=6)
+
+
+class Snapshot:
+    """The weights and optimizer state that ended an epoch, read only when asked for.
+
+    A fused group's members keep references to the group's stacked tensors and slice a
+    member out only when its bookkeeping needs it (a best epoch, a stop, a rollback).
+
+    Parameters
+    ----------
+    read_weights : callable
+        Returns ``(trainable, non_trainable)`` numpy weights.
+    read_state : callable
+        Returns the optimizer's state as numpy arrays (Keras' variable order).
+    """
+
+    def __init__(self, read_weights, read_state):
+        self._read = {"weights": read_weights, "state": read_state}
+        self._values = {}
+
+    @classmethod
+    def of(cls, weights, state):
+        """A snapshot of values already read."""
+        return cls(lambda: weights, lambda: state)
+
+    def _get(self, what):
+        if what not in self._values:
+            self._values[what] = self._read[what]()
+        return self._values[what]
+
+    def weights(self):
+        """``(trainable, non_trainable)`` numpy weights."""
+        return self._get("weights")
+
+    def state(self):
+        """The optimizer state, numpy arrays in Keras' variable order."""
+        return self._get("state")
+
+    def pair(self):
+        """``(weights, optimizer_state)``."""
+        return self.weights(), self.state()
+
+
+class MemberLoop:
+    """One network's scikit-learn loop, whichever backend computes its epochs.
+
+    The backend calls :meth:`epoch_order` and :meth:`rate` before an epoch, runs it, and
+    :meth:`end_epoch` after; once :attr:`active` is false, :meth:`finish` gives what the fit
+    ends with.
+
+    Parameters
+    ----------
+    cfg : FitConfig
+        Loop settings.
+    progress : Progress
+        Bookkeeping, updated in place.
+    score_fn : callable or None
+        Validation outputs to the validation score (higher is better).
+    rng : numpy.random.RandomState
+        Source of the shuffling order.
+    n_train : int
+        Training rows.
+    start : Snapshot
+        The weights and optimizer state the fit starts from.
+    hooks : EpochHooks, default=None
+        Told of every epoch (scikit-learn's callbacks); may ask to stop.
+    warn : callable, default=warn_now
+        ``warn(message, category)``: what the fit warns (a fused member records it).
+    callbacks : KerasCallbacks, default=None
+        Keras callbacks at epoch granularity (lone fits only).
+    """
+
+    def __init__(
+        self, cfg, progress, score_fn, rng, n_train, start, hooks=None, warn=warn_now,
+        callbacks=None,
+    ):  # fmt: skip
+        self.cfg, self.p, self.score_fn, self.rng = cfg, progress, score_fn, rng
+        self.n_train = n_train
+        self.order = np.arange(n_train, dtype=np.int32)
+        self.hooks = hooks or EpochHooks()
+        self.warn, self.callbacks = warn, callbacks
+        self.report = Reporter(cfg.verbose, cfg.max_iter, cfg.progress_bar)
+        self.last_good = self.prev_good = start
+        self.n_iter, self.active, self.final, self.rolled_back = 0, True, None, False
+
+    def epoch_order(self):
+        """This epoch's order of the training rows (sklearn reshuffles the previous one)."""
+        if self.cfg.shuffle:
+            # a composition of permutations, as sklearn's: identical batches for a seed
+            self.order = reshuffle(self.order, self.rng)
+        return self.order
+
+    def rate(self):
+        """This epoch's learning rate, as Keras' float32 variable holds it."""
+        if self.callbacks is not None:  # callbacks may change it before the epoch
+            self.p.learning_rate = self.callbacks.begin(self.n_iter, self.p.learning_rate)
+        self.hooks.begin_epoch()
+        with np.errstate(over="ignore"):  # beyond float32 it is inf, as Keras' variable holds it
+            return np.float32(self.p.learning_rate)
+
+    def end_epoch(self, loss, finite, snapshot, validation=None):
+        """The bookkeeping after an epoch; return whether training stops.
+
+        Parameters
+        ----------
+        loss : float
+            The epoch's mean reported loss.
+        finite : bool
+            Whether the weights that end the epoch are all finite.
+        snapshot : Snapshot
+            The weights and optimizer state that end the epoch.
+        validation : callable, default=None
+            ``() -> (outputs, loss_sum, sw_sum, penalty, scale)`` on the validation rows.
+
+        Raises
+        ------
+        ValueError
+            scikit-learn's error when the first epoch is not finite.
+        """
+        self.n_iter += 1
+        if not (np.isfinite(loss) and finite):
+            self._diverged(loss)
+            return self._stop()
+        # the epoch counts once its weights are safe
+        self.prev_good, self.last_good = self.last_good, snapshot
+        p = self.p
+        p.t += self.n_train
+        p.loss_curve.append(loss)
+        logs = {"loss": loss, "learning_rate": p.learning_rate}
+        self.report.iteration(self.n_iter, loss)
+        self._count(logs, snapshot, validation)
+        p.history.append(logs.copy())
+        self.report.epoch_end(logs)
+        stop = self._schedule(logs)
+        weights = snapshot.weights() if self.hooks.listening else None
+        # both are told of the epoch; either may stop training after it
+        stop = self.hooks.end_epoch(self.n_iter, weights) or stop
+        if stop or self.cfg.incremental:
+            return self._stop()
+        if self.n_iter == self.cfg.max_iter:
+            self.warn(max_iter_message(self.cfg.max_iter), ConvergenceWarning)
+            return self._stop()
+        return False
+
+    def _count(self, logs, snapshot, validation):
+        """Validation (logged whenever there are validation rows) and the stopping count."""
+        p, score = self.p, None
+        if validation is not None:
+            outputs, *parts = validation()
+            score, val_loss = validation_result(self.score_fn, outputs, *parts)
+            logs.update(val_loss=val_loss, val_score=score)
+        if not p.early_stopping:
+            count_no_improvement(p, self.cfg.tol)
+            return
+        p.validation_scores.append(score)
+        self.report.validation(score)
+        if count_no_improvement(p, self.cfg.tol, score):
+            p.best_weights = snapshot.weights()  # the weights that ended this epoch
+
+    def _schedule(self, logs):
+        """The rate for the next epoch, callbacks and the plateau rule; whether to stop."""
+        cfg, p = self.cfg, self.p
+        done = len(p.loss_curve) if cfg.incremental else self.n_iter
+        p.learning_rate = rate_after_epoch(cfg, p, done)
+        stop = False
+        if self.callbacks is not None:
+            # callbacks see (and may change) the rate the schedule set for the next epoch
+            stop, p.learning_rate = self.callbacks.end(self.n_iter, logs, p.learning_rate)
+        if p.no_improvement_count > cfg.n_iter_no_change:
+            plateau_stop, message = on_plateau(cfg, p)
+            self.report.say(message)
+            stop = plateau_stop or stop
+        return stop
+
+    def _diverged(self, loss):
+        """Keep the last weights that gave finite losses and warn; with none, raise.
+
+        A non-finite loss means the weights that ended the last finite epoch already fed
+        this epoch's first (non-finite) batches: the weights that started that epoch are
+        kept. A finite loss with non-finite weights keeps the weights that started this
+        epoch. Weights and optimizer state go back together, so a later ``partial_fit``
+        continues from both. When the first epoch of a fit is not finite, there is nothing
+        to keep: scikit-learn's ``ValueError``.
+        """
+        if self.n_iter == 1:
+            self.active = False
+            raise ValueError(NON_FINITE_MESSAGE)
+        keep = self.last_good if np.isfinite(loss) else self.prev_good
+        self.final, self.rolled_back = keep, True
+        self.hooks.end_epoch(self.n_iter, keep.weights())  # the epoch's task ends with it
+        self.warn(diverged_message(self.n_iter, loss), ConvergenceWarning)
+
+    def _stop(self):
+        self.active = False
+        if self.final is None:
+            self.final = self.last_good
+        return True
+
+    def interrupted(self):
+        """Ctrl-C: end with the last completed epoch, and say so."""
+        self.active, self.final = False, self.last_good
+        warnings.warn(
+            f"Training interrupted by user after {self.n_iter} completed epoch(s); the "
+            "estimator keeps the weights of the last completed epoch.",
+            stacklevel=4,
+        )
+
+    def finish(self, final=None):
+        """``(weights, optimizer_state)`` the fit ends with.
+
+        The snapshot it stopped at (or rolled back to), unless ``final`` (what Keras
+        callbacks left in the model) is given; under early stopping, the best weights.
+        """
+        self.report.close()
+        weights, state = (self.final or self.last_good).pair() if final is None else final
+        if self.p.early_stopping and self.p.best_weights is not None:
+            weights = self.p.best_weights
+        return weights, state
+
+
+class KerasCallbacks:
+    """Keras callbacks driven at epoch granularity by a lone fit's :class:`MemberLoop`.
 
     Parameters
     ----------
     trainer : Trainer
         Its template model is what the callbacks see (``stop_training``, ``optimizer``).
-    callbacks : list of keras.callbacks.Callback or None
+    callbacks : list of keras.callbacks.Callback
         The callbacks.
-
-    Returns
-    -------
-    callbacks : keras.callbacks.CallbackList or None
     """
-    if not callbacks:
-        return None
-    model = trainer.template.model
-    model.stop_training = False
-    if trainer.optimizer is not None:
-        model.optimizer = trainer.optimizer
-    return keras.callbacks.CallbackList(list(callbacks), model=model)
+
+    def __init__(self, trainer, callbacks):
+        self.trainer = trainer
+        model = trainer.template.model
+        model.stop_training = False
+        if trainer.optimizer is not None:
+            model.optimizer = trainer.optimizer
+        self.list = keras.callbacks.CallbackList(list(callbacks), model=model)
+
+    @classmethod
+    def of(cls, trainer, callbacks):
+        """The adapter, or ``None`` without callbacks."""
+        return cls(trainer, callbacks) if callbacks else None
+
+    def _rate(self):
+        return self.trainer.optimizer.learning_rate
+
+    def begin(self, n_done, rate):
+        """Epoch ``n_done + 1`` begins; return its (possibly changed) learning rate."""
+        self._rate().assign(rate)
+        self.list.on_epoch_begin(n_done)
+        return float(self._rate().numpy())
+
+    def end(self, n_iter, logs, rate):
+        """Epoch ``n_iter`` ended; return ``(stop, next learning rate)``."""
+        self._rate().assign(rate)
+        self.list.on_epoch_end(n_iter - 1, logs)
+        stop = bool(getattr(self.trainer.template.model, "stop_training", False))
+        return stop, float(self._rate().numpy())
 
 
-class Loop:
-    """sklearn's stochastic training loop; a dense epoch is one compiled graph call.
+class LoneEpochs:
+    """The lone backend: a fit's epochs and validation through the Keras template's trainer.
 
     Parameters
     ----------
@@ -118,213 +368,65 @@ class Loop:
         Encoded training (and validation) arrays.
     cfg : FitConfig
         Loop settings.
-    progress : Progress
-        Bookkeeping, updated in place.
-    score_fn : callable or None
-        Validation outputs to the validation score (higher is better).
-    callbacks : keras.callbacks.CallbackList or None
-        Driven at epoch granularity.
-    rng : numpy.random.RandomState
-        Source of the shuffling order.
-    hooks : EpochHooks, default=None
-        Told of every epoch (scikit-learn's callbacks); may ask to stop.
     """
 
-    def __init__(self, trainer, data, cfg, progress, score_fn, callbacks, rng, hooks=None):
-        self.trainer, self.data, self.cfg, self.p = trainer, data, cfg, progress
-        self.score_fn, self.callbacks, self.rng = score_fn, callbacks, rng
-        self.hooks = hooks or EpochHooks()
+    def __init__(self, trainer, data, cfg):
+        self.trainer = trainer
         dt = trainer.template.dtype
         self.consts = [tf.constant(v, dt) for v in (cfg.alpha, cfg.l1, cfg.smoothing)]
         self.batch_size = tf.constant(cfg.batch_size, tf.int32)
         self.rows = TrainingRows(data, dt, cfg.batch_size)
-        self.order = np.arange(data.n_train, dtype=np.int32)
-        self.n_iter = 0
         self.val_chunks = None
         if data.X_val is not None:
             self.val_chunks = tensor_chunks(data.X_val, data.Y_val, data.sw_val, dt)
-        self.report = None
 
-    def run_epoch(self):
-        """One epoch; returns its mean loss, and the weights and optimizer state that end it
-        (flat tensors)."""
-        if self.cfg.shuffle:
-            # sklearn reshuffles the previous order (a composition of permutations); doing the
-            # same keeps the batches identical to sklearn's for the same random_state
-            self.order = reshuffle(self.order, self.rng)
-        index = self.rows.epoch_index(self.order)
-        with np.errstate(over="ignore"):  # beyond float32 it is inf, as Keras' variable holds it
-            rate = np.float32(self.p.learning_rate)
+    def run_epoch(self, order, rate):
+        """One epoch over the rows in ``order``: its mean loss and a :class:`Snapshot`."""
+        index = self.rows.epoch_index(order)
         if self.rows.in_graph:  # the whole epoch in one call
             (chunk,) = self.rows.chunks(index)
             loss, *flats = self.trainer.epoch(*chunk, self.batch_size, *self.consts, rate)
-            return float(loss), flats
-        total, flats = 0.0, None
-        for X, Y, sw, positions in self.rows.chunks(index):
-            loss, *flats = self.trainer.epoch(
-                X, Y, sw, positions, self.batch_size, *self.consts, rate
-            )
-            total += float(loss) * int(positions.shape[0])
-        return total / len(index), flats
+            loss = float(loss)
+        else:
+            total = 0.0
+            for X, Y, sw, positions in self.rows.chunks(index):
+                loss, *flats = self.trainer.epoch(
+                    X, Y, sw, positions, self.batch_size, *self.consts, rate
+                )
+                total += float(loss) * int(positions.shape[0])
+            loss = total / len(index)
+        weight_flats, state_flats = flats
+        weights = self.trainer.template.get_weights(weight_flats) if np.isfinite(loss) else None
+        finite = weights is not None and all_finite(weights)
+        state = self.trainer.optimizer_state(state_flats) if finite else None
+        return loss, finite, Snapshot.of(weights, state)
 
-    def validate(self, logs):
-        """Validation loss and score after an epoch, chunk by chunk; returns the score."""
+    def validate(self):
+        """Validation outputs and loss parts, chunk by chunk (see ``MemberLoop.end_epoch``)."""
         total = sw_sum = penalty = 0.0
         outputs = []
         for Xc, Yc, swc in self.val_chunks():
             t, s, penalty, out = self.trainer.evaluate(Xc, Yc, swc, *self.consts)
             total, sw_sum = total + float(t), sw_sum + float(s)
             outputs.append(out.numpy())
-        score, val_loss = validation_result(
-            self.score_fn,
-            np.concatenate(outputs),
-            total,
-            sw_sum,
-            penalty,
-            self.trainer.report_scale,
-        )
-        logs.update(val_loss=val_loss, val_score=score)
-        return score
+        return np.concatenate(outputs), total, sw_sum, penalty, self.trainer.report_scale
 
-    def update_no_improvement(self, logs):
-        """sklearn's count of epochs without improvement (validation score or loss).
 
-        Validation data is evaluated every epoch (its loss and score logged); only under
-        early stopping does its score count.
-        """
-        p = self.p
-        score = None if self.val_chunks is None else self.validate(logs)
-        if not p.early_stopping:
-            count_no_improvement(p, self.cfg.tol)
-            return
-        p.validation_scores.append(score)
-        self.report.validation(score)
-        if count_no_improvement(p, self.cfg.tol, score):
-            p.best_weights = self.last_good[0]  # the weights that ended this epoch
-
-    def diverged(self, loss):
-        """Keep the last weights that gave finite losses and warn; with none, raise.
-
-        A non-finite loss means the weights that ended the last finite epoch already fed
-        this epoch's first (non-finite) batches: the weights that started that epoch are
-        kept. A finite loss with non-finite weights keeps the weights that started this
-        epoch. When the first epoch of a fit is not finite, there is nothing to keep:
-        scikit-learn's ``ValueError`` (the fit then leaves the estimator as it was).
-        """
-        if self.n_iter == 1:
-            raise ValueError(NON_FINITE_MESSAGE)
-        keep = self.last_good if np.isfinite(loss) else self.prev_good
-        # weights and optimizer state together: a later partial_fit continues from both
-        self.trainer.start(*keep)
-        self.final = keep
-        self.hooks.end_epoch(self.n_iter, keep[0])  # the epoch's task ends with what is kept
-        warnings.warn(
-            diverged_message(self.n_iter, loss),
-            ConvergenceWarning,
-            stacklevel=5,
-        )
-
-    def begin_epoch(self):
-        """Callbacks may change this epoch's learning rate (the epoch's call sets it)."""
-        if self.callbacks is not None:
-            opt_lr = self.trainer.optimizer.learning_rate
-            opt_lr.assign(self.p.learning_rate)
-            self.callbacks.on_epoch_begin(self.n_iter)
-            self.p.learning_rate = float(opt_lr.numpy())
-
-    def end_epoch(self, logs):
-        """Callbacks and the stopping rule after an epoch; return whether to stop."""
-        cfg, p, cbs = self.cfg, self.p, self.callbacks
-        done = len(p.loss_curve) if cfg.incremental else self.n_iter
-        p.learning_rate = rate_after_epoch(cfg, p, done)
-        stop = False
-        if cbs is not None:
-            # callbacks see (and may change) the rate the schedule set for the next epoch
-            self.trainer.optimizer.learning_rate.assign(p.learning_rate)
-            cbs.on_epoch_end(self.n_iter - 1, logs)
-            stop = bool(getattr(self.trainer.template.model, "stop_training", False))
-            p.learning_rate = float(self.trainer.optimizer.learning_rate.numpy())
-        if p.no_improvement_count > cfg.n_iter_no_change:
-            plateau_stop, message = on_plateau(cfg, p)
-            self.report.say(message)
-            stop = plateau_stop or stop
-        return stop
-
-    def epoch(self):
-        """Run one epoch and its bookkeeping; return whether to stop."""
-        p = self.p
-        self.begin_epoch()
-        self.hooks.begin_epoch()
-        loss, (flats, optimizer_flats) = self.run_epoch()
-        weights = self.trainer.template.get_weights(flats) if np.isfinite(loss) else None
-        if weights is None or not all_finite(weights):
-            self.n_iter += 1
-            self.diverged(loss)
-            return True
-        # the epoch counts once its weights are safe: an interrupt before this line falls
-        # back to the previous epoch, with bookkeeping to match
-        ended = (weights, self.trainer.optimizer_state(optimizer_flats))
-        self.prev_good, self.last_good = self.last_good, ended
-        self.n_iter += 1
-        p.t += len(self.order)
-        p.loss_curve.append(loss)
-        logs = {"loss": loss, "learning_rate": p.learning_rate}
-        self.report.iteration(self.n_iter, loss)
-        self.update_no_improvement(logs)
-        p.history.append(logs.copy())
-        self.report.epoch_end(logs)
-        stop = self.end_epoch(logs)
-        # both are told of the epoch; either may stop training after it
-        return self.hooks.end_epoch(self.n_iter, weights) or stop
-
-    def epochs(self):
-        """Epochs until a rule stops them, with sklearn's warning at ``max_iter``."""
-        cfg = self.cfg
-        for _ in range(cfg.max_iter):
-            if self.epoch() or cfg.incremental:
-                return
-            if self.n_iter == cfg.max_iter:
-                warnings.warn(
-                    max_iter_message(cfg.max_iter),
-                    ConvergenceWarning,
-                    stacklevel=4,
-                )
-
-    def run(self, start):
-        """Run epochs from ``start`` until a stopping rule fires; return the epochs run.
-
-        ``start`` is the ``(weights, optimizer_state)`` loaded into the trainer; afterwards
-        :attr:`final` holds the pair the fit ends with (the last finite epoch's, the best
-        weights under early stopping, or what callbacks left in the model).
-        """
-        p, cbs = self.p, self.callbacks
-        self.last_good = self.prev_good = start
-        self.final = None  # set by a divergence
-        self.report = Reporter(self.cfg.verbose, self.cfg.max_iter, self.cfg.progress_bar)
-        if cbs is not None:
-            cbs.on_train_begin()
-        try:
-            self.epochs()
-            if self.final is None:
-                self.final = self.last_good
-        except KeyboardInterrupt:
-            # keep the last completed epoch (the best one under early stopping, below); a
-            # second Ctrl-C during this wrap-up propagates
-            self.trainer.start(*self.last_good)
-            self.final = self.last_good
-            warnings.warn(
-                f"Training interrupted by user after {self.n_iter} completed epoch(s); the "
-                "estimator keeps the weights of the last completed epoch.",
-                stacklevel=3,
-            )
-        finally:
-            self.report.close()
-        if cbs is not None:
-            cbs.on_train_end()  # callbacks may change the weights (restore_best_weights)
-            self.final = (self.trainer.template.get_weights(), self.trainer.get_optimizer_state())
-        if p.early_stopping and p.best_weights is not None:
-            self.final = (p.best_weights, self.final[1])
-        return self.n_iter
+def _run(member, epochs, trainer):
+    """Epochs until the member stops; a rollback or Ctrl-C reloads what it keeps."""
+    validation = None if epochs.val_chunks is None else epochs.validate
+    try:
+        while member.active:
+            order, rate = member.epoch_order(), member.rate()
+            loss, finite, snapshot = epochs.run_epoch(order, rate)
+            member.end_epoch(loss, finite, snapshot, validation)
+    except KeyboardInterrupt:
+        # keep the last completed epoch; a second Ctrl-C during this wrap-up propagates
+        member.interrupted()
+        trainer.start(*member.final.pair())
+        return
+    if member.rolled_back:  # weights and optimizer state as they ended the kept epoch
+        trainer.start(*member.final.pair())
 
 
 def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng, hooks=None):
@@ -361,15 +463,24 @@ def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng, 
     """
     template = trainer.template
     with template.lock:
-        same_optimizer = progress.optimizer_spec == trainer.spec
         state = None
-        if cfg.incremental and progress.optimizer_state is not None and same_optimizer:
+        if cfg.incremental and progress.optimizer_spec == trainer.spec:
             state = progress.optimizer_state
-        state = trainer.start(init_weights, state)
-        start = (template.as_variables(init_weights), state)
-        cbs = callback_list(trainer, callbacks)
-        loop = Loop(trainer, data, cfg, progress, score_fn, cbs, rng, hooks)
-        n_iter = loop.run(start)
-        weights, progress.optimizer_state = loop.final
+        state = trainer.start(init_weights, state, progress.learning_rate)
+        start = Snapshot.of(template.as_variables(init_weights), state)
+        cbs = KerasCallbacks.of(trainer, callbacks)
+        member = MemberLoop(cfg, progress, score_fn, rng, data.n_train, start, hooks, callbacks=cbs)
+        epochs = LoneEpochs(trainer, data, cfg)
+        if cbs is not None:
+            cbs.list.on_train_begin()
+        try:
+            _run(member, epochs, trainer)
+        finally:
+            member.report.close()
+        final = None
+        if cbs is not None:
+            cbs.list.on_train_end()  # callbacks may change the weights (restore_best_weights)
+            final = (template.get_weights(), trainer.get_optimizer_state())
+        weights, progress.optimizer_state = member.finish(final)
         progress.optimizer_spec = trainer.spec
-        return weights, n_iter
+        return weights, member.n_iter

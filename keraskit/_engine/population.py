@@ -21,15 +21,13 @@ from dataclasses import dataclass, field
 import joblib
 import numpy as np
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
 
 from .._tensorflow import tf
 from . import cache
-from .data import IN_GRAPH_BYTES, reshuffle
-from .loop import NON_FINITE_MESSAGE, diverged_message, max_iter_message, validation_result
+from .data import IN_GRAPH_BYTES
+from .loop import MemberLoop, Snapshot
 from .losses import report_scale
 from .optimizers import slot_names
-from .schedules import count_no_improvement, on_plateau, rate_after_epoch
 from .stacked import FUSED_SOLVERS, SLOTS, dense_chain
 
 
@@ -201,33 +199,30 @@ def _corner(j, shape):
     return (j, *(slice(0, n) for n in shape))
 
 
-class _Member:
-    """One planned fit's host-side state: its rows, shuffle and sklearn bookkeeping."""
+class _Fit:
+    """One planned fit in a group: its rows, its :class:`~loop.MemberLoop` and its result."""
 
-    def __init__(self, plan, offset):
-        self.plan, self.p, self.cfg = plan, plan.progress, plan.cfg
+    def __init__(self, plan, offset, start):
+        self.plan, self.p = plan, plan.progress
         data = plan.data
         rows = np.arange(data.n_train) if data.rows is None else data.rows
         self.rows = (rows + offset).astype(np.int32)
         self.val_rows = None if data.val_rows is None else (data.val_rows + offset).astype(np.int32)
-        self.order = np.arange(data.n_train, dtype=np.int32)
         self.result = MemberResult()
-        self.active = True
-        self.last_rate = plan.progress.learning_rate
+        self.loop = MemberLoop(
+            plan.cfg, plan.progress, plan.score_fn, plan.rng, data.n_train, start,
+            warn=lambda message, category: self.result.warnings.append((message, category)),
+        )  # fmt: skip
+        self.rate = np.float32(plan.progress.learning_rate)
+
+    @property
+    def active(self):
+        """Whether the fit still trains."""
+        return self.loop.active and self.result.error is None
 
     def positions(self):
         """This epoch's rows in order (sklearn reshuffles the previous order)."""
-        if self.cfg.shuffle:
-            self.order = reshuffle(self.order, self.plan.rng)
-        return self.rows[self.order]
-
-    def stop(self, weights=None):
-        self.active = False
-        if weights is not None:
-            self.result.weights = weights
-
-    def warn(self, message):
-        self.result.warnings.append((message, ConvergenceWarning))
+        return self.rows[self.loop.epoch_order()]
 
 
 class Group:
@@ -251,7 +246,6 @@ class Group:
         self.np_dtype = np.dtype(first.arch.dtype)
         self.scale = report_scale(spec.loss, first.arch.n_outputs)
         sources, offsets = self._sources(plans)
-        self.members = [_Member(p, offsets[i]) for i, p in enumerate(plans)]
         dt = self.trainer.dtype
         self.X, self.Y, self.sw = (
             tf.constant(np.concatenate([s[k] for s in sources]), dt) for k in range(3)
@@ -264,8 +258,12 @@ class Group:
         self.shapes = [[p.weights[0][v].shape for v in self.chain.variables] for p in plans]
         self.params = [tf.constant(a, dt) for a in self._stack([p.weights[0] for p in plans])]
         self.masks = [tf.constant(m, dt) for m in self._masks()]
-        self.slots = [tf.zeros_like(p) for p in self.params for _ in range(SLOTS[spec.solver])]
+        self.k = SLOTS[spec.solver]
+        self.slots = [tf.zeros_like(p) for p in self.params for _ in range(self.k)]
         self.iterations = tf.zeros((len(plans),), tf.int64)
+        self.members = [
+            _Fit(p, offsets[j], self._start_snapshot(j, p)) for j, p in enumerate(plans)
+        ]
         self.fixed = (tf.constant(first.cfg.batch_size), tf.constant(self.scale, dt))
 
     @staticmethod
@@ -341,19 +339,25 @@ class Group:
             pos[j, : len(r)] = r
         return tf.constant(pos), tf.constant([len(r) for r in rows], tf.int32)
 
+    def _start_snapshot(self, j, plan):
+        """What member ``j`` starts from: its weights and a fresh optimizer state."""
+        slots = [np.zeros(shape, self.np_dtype) for shape in self.shapes[j] for _ in range(self.k)]
+        with np.errstate(over="ignore"):
+            rate = np.float32(plan.progress.learning_rate)
+        return Snapshot.of(plan.weights, self._layout(plan, 0, slots, rate))
+
     def train(self):
         """Run epochs until every member has stopped; return the members' results."""
         start = time.perf_counter()
         empty = np.zeros(0, np.int32)
-        snaps = [self.params, self.params]  # weights after the last two epochs
         val = None
         if any(m.val_rows is not None for m in self.members):
             val = self._stacked_rows(lambda m: empty if m.val_rows is None else m.val_rows)
         while any(m.active for m in self.members):
             pos, counts = self._stacked_rows(lambda m: m.positions() if m.active else empty)
             for m in self.members:
-                m.last_rate = m.p.learning_rate if m.active else m.last_rate
-            lr = tf.constant([m.last_rate for m in self.members], tf.float32)
+                m.rate = m.loop.rate() if m.active else m.rate
+            lr = tf.constant([m.rate for m in self.members], tf.float32)
             active = tf.constant([m.active for m in self.members])
             batch_size, scale = self.fixed
             losses, self.params, self.slots, self.iterations, finite = self.trainer.epoch(
@@ -362,16 +366,33 @@ class Group:
                 self.slots,
             )  # fmt: skip
             scores = self._validate(val) if val is not None else None
+            ended = (self.params, self.slots, self.iterations)
             losses, finite = losses.numpy(), finite.numpy()
-            improved = [
-                j
-                for j, m in enumerate(self.members)
-                if m.active and self._bookkeep(j, float(losses[j]), finite[j], scores, snaps)
-            ]
-            for j in improved:
-                self.members[j].p.best_weights = self._slice(self.params, j)
-            snaps = [snaps[1], self.params]
+            for j, m in enumerate(self.members):
+                if m.active:
+                    self._end_epoch(j, float(losses[j]), bool(finite[j]), ended, scores)
         return self._results(time.perf_counter() - start)
+
+    def _end_epoch(self, j, loss, finite, ended, scores):
+        """Member ``j``'s loop after the epoch; its result once it stops."""
+        m = self.members[j]
+        params, slots, iterations = ended
+        rate = m.rate  # the rate this epoch ran with (Keras' variable holds it)
+        snapshot = Snapshot(
+            lambda: self._slice(params, j),
+            lambda: self._member_state(j, slots, iterations, rate),
+        )
+        validation = None
+        if m.val_rows is not None:
+            validation = lambda: self._member_scores(j, scores)  # noqa: E731
+        try:
+            stop = m.loop.end_epoch(loss, finite, snapshot, validation)
+        except Exception as error:  # what the lone fit raises (a first epoch not finite)
+            m.result.error = error
+            return
+        if stop:  # read now: the group's tensors move on
+            m.result.weights, m.p.optimizer_state = m.loop.finish()
+            m.p.optimizer_spec = m.plan.train_spec
 
     def _validate(self, val):
         """Every member's validation outputs and loss parts, on the host."""
@@ -381,91 +402,33 @@ class Group:
         )
         return [t.numpy() for t in out], counts.numpy()
 
-    def _bookkeep(self, j, loss, finite, scores, snaps):
-        """sklearn's loop after member ``j``'s epoch; return whether its score improved."""
-        m = self.members[j]
-        p, cfg = m.p, m.cfg
-        m.result.n_iter += 1
-        n_iter = m.result.n_iter
-        if not (np.isfinite(loss) and finite):
-            self._diverged(j, loss, snaps)
-            return False
-        p.t += len(m.rows)
-        p.loss_curve.append(loss)
-        logs = {"loss": loss, "learning_rate": p.learning_rate}
-        improved = False
-        if p.early_stopping:
-            score = self._score(j, scores, logs)
-            p.validation_scores.append(score)
-            improved = count_no_improvement(p, cfg.tol, score)
-        else:
-            count_no_improvement(p, cfg.tol)
-        p.history.append(logs.copy())
-        p.learning_rate = rate_after_epoch(cfg, p, n_iter)
-        stop = False
-        if p.no_improvement_count > cfg.n_iter_no_change:
-            stop, _ = on_plateau(cfg, p)
-        if not stop and n_iter == cfg.max_iter:
-            m.warn(max_iter_message(cfg.max_iter))
-            stop = True
-        if stop:  # its weights now: a stopped member's are not kept exact in the group
-            m.stop(self._slice(self.params, j))
-        return improved
-
-    def _score(self, j, scores, logs):
-        """Member ``j``'s validation score and loss, as ``Loop.validate`` computes them."""
+    def _member_scores(self, j, scores):
+        """Member ``j``'s validation outputs and loss parts (see ``MemberLoop.end_epoch``)."""
         (loss_sum, sw_sum, penalty, outputs), counts = scores
-        score, val_loss = validation_result(
-            self.members[j].plan.score_fn,
-            outputs[j, : counts[j]],
-            loss_sum[j],
-            float(sw_sum[j]),
-            penalty[j],
-            self.scale,
-        )
-        logs.update(val_loss=val_loss, val_score=score)
-        return score
-
-    def _diverged(self, j, loss, snaps):
-        """A non-finite epoch: the lone fit's error on the first, else keep the last good."""
-        m = self.members[j]
-        if m.result.n_iter == 1:
-            m.result.error = ValueError(NON_FINITE_MESSAGE)
-            m.stop()
-            return
-        keep = snaps[1] if np.isfinite(loss) else snaps[0]
-        m.warn(diverged_message(m.result.n_iter, loss))
-        m.stop(self._slice(keep, j))
+        return outputs[j, : counts[j]], loss_sum[j], float(sw_sum[j]), penalty[j], self.scale
 
     def _results(self, seconds):
         share = seconds / len(self.members)
-        slots = [s.numpy() for s in self.slots]
-        iterations = self.iterations.numpy()
-        results = []
-        for j, m in enumerate(self.members):
-            r = m.result
-            r.seconds = share
-            if r.error is None:  # as Loop.run ends: the best weights under early stopping
-                best = m.p.best_weights if m.p.early_stopping else None
-                if best is not None:
-                    r.weights = best
-                elif r.weights is None:
-                    r.weights = self._slice(self.params, j)
-                # as loop.train ends: the optimizer's state, for a later partial_fit
-                m.p.optimizer_state = self._optimizer_state(j, slots, iterations[j])
-                m.p.optimizer_spec = m.plan.train_spec
-            results.append(r)
-        return results
+        for m in self.members:
+            m.result.seconds = share
+            m.result.n_iter = m.loop.n_iter
+        return [m.result for m in self.members]
 
-    def _optimizer_state(self, j, slots, iterations):
-        """Member ``j``'s optimizer variables, in the order of its lone trainer's optimizer."""
-        m = self.members[j]
-        names = slot_names(m.plan.train_spec)
-        k = SLOTS[m.plan.train_spec.solver]
+    def _member_state(self, j, slots, iterations, rate):
+        """Member ``j``'s optimizer state from the group's stacked slots."""
+        shapes = self.shapes[j]
+        own = [slots[i][_corner(j, shapes[i // self.k])].numpy() for i in range(len(slots))]
+        return self._layout(self.members[j].plan, int(iterations[j]), own, rate)
+
+    def _layout(self, plan, iterations, slots, rate):
+        """A member's optimizer variables in the order of its lone trainer's optimizer.
+
+        ``slots`` are the member's own, ``k`` per variable in chain order.
+        """
+        names = slot_names(plan.train_spec)
         position = {v: i for i, v in enumerate(self.chain.variables)}
-        state = [np.array(iterations, np.int64), np.array(m.last_rate, np.float32)]
+        state = [np.array(iterations, np.int64), np.array(rate, np.float32)]
         for v in range(len(self.chain.variables)):  # template order
-            i = position[v]
             for s in range(len(names)):
-                state.append(slots[k * i + s][_corner(j, self.shapes[j][i])])
+                state.append(slots[self.k * position[v] + s])
         return state

@@ -64,6 +64,10 @@ class Trainer:
             # Nadam's u_product starts at 1 and Adagrad's accumulators at 0.1: keep the
             # freshly built values to reset to, not zeros
             self._fresh_state = self.get_optimizer_state()
+            rate_variable = self.optimizer.learning_rate
+            self._rate_index = next(
+                i for i, v in enumerate(self.optimizer.variables) if v is rate_variable
+            )
             rate = spec_of((), tf.float32)  # the learning rate, as Keras' variable holds it
             self.epoch = compiled(self._epoch_impl, input_signature=[x, y, w, *idx, *scalars, rate])
         else:
@@ -200,7 +204,7 @@ class Trainer:
             penalty = self._penalty(alpha, l1)
         return penalty, self._flat_grad(penalty, tape)
 
-    def start(self, weights, optimizer_state=None):
+    def start(self, weights, optimizer_state=None, rate=None):
         """Load a fit's starting weights and optimizer state (fresh when ``None``) in one call.
 
         Parameters
@@ -209,6 +213,9 @@ class Trainer:
             Trainable and non-trainable weights of the template.
         optimizer_state : list of ndarray, default=None
             Saved by :meth:`get_optimizer_state` (to continue a ``partial_fit``).
+        rate : float, default=None
+            The learning rate a fresh state holds (the fit's first rate; each epoch sets
+            its own), so that a fit's starting state is the same in every backend.
 
         Returns
         -------
@@ -217,6 +224,10 @@ class Trainer:
         """
         trainable, non_trainable = weights
         state = self._fresh_state if optimizer_state is None else optimizer_state
+        if optimizer_state is None and rate is not None:
+            state = list(state)
+            with np.errstate(over="ignore"):
+                state[self._rate_index] = np.array(rate, np.float32)
         if len(state) != len(self.optimizer.variables):
             raise ValueError("optimizer state does not match the optimizer's variables")
         self.template.check_weights(weights)
