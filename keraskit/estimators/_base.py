@@ -155,7 +155,7 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
         # the engine imports TensorFlow: it is loaded on the first fit, not with keraskit
         from .._engine import cache, lbfgs, loop
 
-        plan = self._plan_fit(X, y, sample_weight, incremental, validation)
+        plan = self._plan(X, y, sample_weight, incremental, validation)
         if tasks.listening:  # (the shared silent hooks must not keep this fit's data)
             tasks.fitted_attributes = self._fitted_at_epoch(plan)
         with cache.trainer_for_fit(plan.arch, plan.train_spec, plan.distribution) as trainer:
@@ -169,7 +169,7 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
                     plan.callbacks,
                     tasks,
                 )
-                self._set_fitted(plan.arch, weights, plan.progress, n_iter, lbfgs_loss=loss)
+                self._set_fitted(plan, weights, n_iter, lbfgs_loss=loss)
                 return self
             weights, n_iter = loop.train(
                 trainer,
@@ -182,7 +182,7 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
                 plan.rng,
                 tasks,
             )
-        self._set_fitted(plan.arch, weights, plan.progress, n_iter)
+        self._set_fitted(plan, weights, n_iter)
         return self
 
     @staticmethod
@@ -199,13 +199,79 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
             "loss_curve_": list(plan.progress.loss_curve),
         }
 
-    def _plan_fit(self, X, y, sample_weight, incremental=False, validation=None):
-        """Everything a fit does before training, in order, as a ``FitPlan``.
+    # ------------------------------------------- the contract with fused searches
+    def can_fuse(self):
+        """Whether a fit of this estimator may train as a member of a fused group.
 
-        Validation of the data, the targets' encoding, the architecture, the initial weights
-        drawn from ``random_state``, the validation split and the loop settings. A fused
-        search plans many fits this way and trains them together.
+        A cheap look at the parameters, made before any planning: a stochastic solver, no
+        Keras callbacks (they need a model of their own), no output per epoch and no
+        distribution strategy, and an architecture the stacked trainer computes.
+
+        Returns
+        -------
+        fusable : bool
         """
+        return (
+            self.solver not in FULL_BATCH_SOLVERS
+            and not self.callbacks
+            and not self.verbose
+            and not self.progress_bar
+            and self.distribution is None
+            and self._stackable()
+        )
+
+    def _stackable(self):
+        """Whether the architecture is one the stacked trainer computes (subclasses say)."""
+        return False
+
+    def plan_fit(self, X, y=None, sample_weight=None, *, X_val=None, y_val=None,
+                 sample_weight_val=None):  # fmt: skip
+        """Do everything ``fit`` does before training, and return it as a plan.
+
+        The parameters are validated, then the data, the targets' encoding, the
+        architecture, the initial weights drawn from ``random_state``, the validation split
+        and the loop settings, in the order and from the random stream ``fit`` uses. A
+        fused search plans its fits this way, trains the plans together and gives each
+        result back with :meth:`fit_from_plan`. The estimator itself is left unfitted.
+
+        Parameters
+        ----------
+        X, y, sample_weight, X_val, y_val, sample_weight_val
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        plan : keraskit._engine.records.FitPlan
+            What the training engine needs to train the network.
+        """
+        self._validate_params()
+        validation = _validation_set.from_fit_arguments(
+            X_val, y_val, sample_weight_val, self._head.supervised
+        )
+        return self._plan(X, y, sample_weight, validation=validation)
+
+    def fit_from_plan(self, plan, weights, n_iter):
+        """Become the estimator fitted by ``plan``, trained elsewhere to ``weights``.
+
+        Parameters
+        ----------
+        plan : keraskit._engine.records.FitPlan
+            A plan of :meth:`plan_fit`, whose bookkeeping the training updated.
+        weights : tuple of (list of ndarray, list of ndarray)
+            The trained weights.
+        n_iter : int
+            Epochs run.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._set_fitted(plan, weights, n_iter)
+        return self
+
+    def _plan(self, X, y, sample_weight, incremental=False, validation=None):
+        """Everything a fit does before training, in order, as a ``FitPlan``."""
         # the engine imports TensorFlow (see _fit_unsafe)
         from .._engine import cache, template
 
@@ -445,7 +511,8 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
             max_fun=self.max_fun,
         )
 
-    def _set_fitted(self, arch, weights, progress, n_iter, lbfgs_loss=None):
+    def _set_fitted(self, plan, weights, n_iter, lbfgs_loss=None):
+        arch, progress = plan.arch, plan.progress
         self._arch = arch
         self._weights = weights
         self._progress = progress

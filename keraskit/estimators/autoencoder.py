@@ -304,6 +304,10 @@ class AutoencoderTransformer(_ReconstructionMixin, BaseKerasEstimator):
     def _random_settings(self):
         return {**super()._random_settings(), "noise_std": self.noise_std}
 
+    def _stackable(self):
+        # input noise and the code's activity penalty are layers the stacked trainer lacks
+        return self.noise_std == 0 and self.activity_l1 == 0
+
     def _validate_fit_data(self, X, y, reset):
         X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
         self._fit_sample_shape = X.shape[1:]

@@ -46,6 +46,9 @@ class _BaseMLP(BaseKerasEstimator):
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
     }
 
+    def _stackable(self):
+        return True  # a chain of dense layers: the stacked trainer's kind of network
+
     def _check_architecture(self):
         return self._hidden_sizes()
 

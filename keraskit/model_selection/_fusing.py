@@ -1,7 +1,7 @@
 """Plan every (candidate, split) fit of a search, train the fusable ones together, offer them.
 
 A member is one fit a search would run: a candidate's parameters on one split's training
-rows. Each is planned by its own estimator (``_plan_fit``: data validation, initial
+rows. Each is planned by its own estimator (``plan_fit``: data validation, initial
 weights, validation split, loop settings, from its own random stream), so a member starts
 and runs exactly as the lone fit. Fusable plans (see ``population.fusable``) are trained
 together by the engine; each result becomes an :class:`~keraskit.estimators._prefit.Outcome`
@@ -31,7 +31,7 @@ from ..estimators._base import BaseKerasEstimator
 from ..estimators._prefit import Outcome, data_key, fit_key
 
 
-class _Member:
+class _SearchFit:
     """One fit of the search: the network estimator, its data, its plan and timing."""
 
     def __init__(self, est, X, y, sample_weight, key):
@@ -45,8 +45,7 @@ class _Member:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                self.est._validate_params()
-                self.plan = self.est._plan_fit(self.X, self.y, self.sample_weight)
+                self.plan = self.est.plan_fit(self.X, self.y, self.sample_weight)
             except Exception:  # the lone fit meets the same error in the search
                 self.plan = None
         self.warnings = [(str(w.message), w.category) for w in caught]
@@ -59,7 +58,7 @@ class _Member:
         found = self.warnings + result.warnings
         if result.error is not None:
             return Outcome(error=result.error, warnings=found, seconds=seconds)
-        self.est._set_fitted(self.plan.arch, result.weights, self.plan.progress, result.n_iter)
+        self.est.fit_from_plan(self.plan, result.weights, result.n_iter)
         return Outcome(state=dict(vars(self.est)), warnings=found, seconds=seconds)
 
 
@@ -113,7 +112,9 @@ def _member(base, params, split, data, prefixes):
     """The member for ``params`` on one split, or ``None`` when it cannot be fused."""
     est = clone(base).set_params(**clone(params, safe=False))
     prefix, network = _network(est)
-    if not isinstance(network, BaseKerasEstimator) or getattr(network, "_skl_callbacks", None):
+    if not isinstance(network, BaseKerasEstimator) or not network.can_fuse():
+        return None
+    if getattr(network, "_skl_callbacks", None):
         return None  # scikit-learn's callbacks (clones share them) follow a fit's epochs
     X_train, y_train, sw = data
     if prefix is not None and sw is not None:
@@ -128,7 +129,7 @@ def _member(base, params, split, data, prefixes):
         key = fit_key(network, X_net, y_net, sw, prefixes.data_key(X_net, y_net, sw))
     except Exception:  # parameters that cannot be hashed (a lambda): trained alone
         return None
-    return _Member(network, X_net, y_net, sw, key)
+    return _SearchFit(network, X_net, y_net, sw, key)
 
 
 def _split_data(base, X, y, splits, sample_weight):

@@ -29,7 +29,7 @@ def _check_members(estimators, X, y, layout="exact", budget=None, tol=1e-12):
     """Plan ``estimators``, train them as one population, compare with their lone fits."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        plans = [clone(e)._plan_fit(X, y, None) for e in estimators]
+        plans = [clone(e).plan_fit(X, y) for e in estimators]
         assert all(population.fusable(p) for p in plans)
         results = population.train_population(plans, budget=budget, layout=layout)
         lone = [clone(e).fit(X, y) for e in estimators]
@@ -73,7 +73,7 @@ def test_padding_stays_zero_and_packing_changes_nothing(digits):
     X, y = digits
     ests = [MLPClassifier(hidden_layer_sizes=(h,), max_iter=5, random_state=h) for h in (4, 12)]
     plans, results = _check_members(ests, X, y, layout="pad", budget=1)  # one member per run
-    group = population.Group([clone(e)._plan_fit(X, y, None) for e in ests])
+    group = population.Group([clone(e).plan_fit(X, y) for e in ests])
     group.train()
     kernel = group.params[0].numpy()  # (members, 64, 12): the narrow member's padding
     assert np.all(kernel[0, :, 4:] == 0) and np.all(group.params[2].numpy()[0, 4:] == 0)
@@ -93,7 +93,7 @@ def test_regressors_and_autoencoders_match_their_lone_fits():
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        plans = [clone(e)._plan_fit(X, None, None) for e in aes]
+        plans = [clone(e).plan_fit(X) for e in aes]
         results = population.train_population(plans)
         lone = [clone(e).fit(X) for e in aes]
     for r, fitted in zip(results, lone, strict=True):
@@ -104,7 +104,7 @@ def test_a_diverging_member_fails_alone(digits):
     X, y = digits
     huge = X * np.finfo(np.float64).max  # finite values whose products overflow
     ok = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
-    plans = [clone(ok)._plan_fit(X, y, None), clone(ok)._plan_fit(huge, y, None)]
+    plans = [clone(ok).plan_fit(X, y), clone(ok).plan_fit(huge, y)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         good, bad = population.train_population(plans)
@@ -125,7 +125,7 @@ def test_what_cannot_be_fused_is_refused(digits):
         MLPClassifier(distribution="mirrored"),
     ]
     for est in refused:
-        assert not population.fusable(clone(est).set_params(max_iter=1)._plan_fit(X, y, None))
+        assert not population.fusable(clone(est).set_params(max_iter=1).plan_fit(X, y))
 
 
 @pytest.mark.parametrize(
@@ -135,12 +135,12 @@ def test_partial_fit_continues_a_member_as_it_continues_a_lone_fit(digits, solve
     X, y = digits
     est = MLPClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0, **solver)
     member = clone(est)
-    plan = member._plan_fit(X, y, None)
+    plan = member.plan_fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         (result,) = population.train_population([plan])
         lone = clone(est).fit(X, y)
-    member._set_fitted(plan.arch, result.weights, plan.progress, result.n_iter)
+    member.fit_from_plan(plan, result.weights, result.n_iter)
     for part, lone_part in zip(
         member._progress.optimizer_state, lone._progress.optimizer_state, strict=True
     ):
