@@ -39,7 +39,7 @@ def supports(steps, loss):
     Every dense layer may be followed by at most one activation, one of
     :data:`DERIVATIVES`.
     """
-    if loss not in LOSSES:
+    if loss not in LOSSES or any(kind not in ("dense", "act") for kind, _ in steps):
         return False
     previous = None
     for kind, arg in steps:

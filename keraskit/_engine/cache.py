@@ -134,8 +134,8 @@ def get_stacked_trainer(chain, loss, solver, dtype, uses_l1=True):
         The networks' layers; chains with the same steps share a trainer.
     loss : str
         One of ``losses.LOSSES``.
-    solver : {'adam', 'sgd'}
-        The update rule.
+    solver : str
+        A stochastic solver (its update rule is ``rules.RULES[solver]``).
     dtype : str
         The networks' dtype.
     uses_l1 : bool, default=True
@@ -146,7 +146,7 @@ def get_stacked_trainer(chain, loss, solver, dtype, uses_l1=True):
     trainer : stacked.StackedTrainer
         Built (and later traced) once per signature.
     """
-    key = (chain.steps, chain.output, chain.penalized, loss, solver, dtype, uses_l1)
+    key = (chain.steps, chain.output, chain.penalized, chain.buffers, loss, solver, dtype, uses_l1)
     return _cached(_stacked, key, lambda: StackedTrainer(chain, loss, solver, dtype, uses_l1))
 
 

@@ -20,15 +20,14 @@ from dataclasses import dataclass, field
 
 import joblib
 import numpy as np
-import scipy.sparse as sp
 
 from .._tensorflow import tf
 from . import cache
 from .data import IN_GRAPH_BYTES
 from .loop import MemberLoop, Snapshot
 from .losses import report_scale
-from .optimizers import slot_names
-from .stacked import FUSED_SOLVERS, SLOTS, dense_chain
+from .rules import RULES, constants_row, initial_state, keras_state
+from .stacked import dense_chain
 
 
 @dataclass
@@ -59,9 +58,10 @@ class MemberResult:
 def fusable(plan):
     """Whether a planned fit can be trained as a member of a population.
 
-    Dense chains (MLPs, dense autoencoders) trained by ``adam`` or ``sgd`` from dense data
-    small enough to live in the graph, without callbacks, verbosity, mixed precision,
-    distribution, dropout, noise or batch normalization. Anything else trains alone.
+    Networks the stacked trainer computes (``stacked.dense_chain``: dense layers, batch
+    normalization, activations, dropout) trained by any stochastic solver, from dense
+    arrays small enough to live in the graph; not ``partial_fit`` calls, Keras
+    callbacks, verbose output, distribution or mixed precision. Anything else trains alone.
 
     Parameters
     ----------
@@ -73,45 +73,37 @@ def fusable(plan):
     fusable : bool
     """
     cfg, data = plan.cfg, plan.data
-    if plan.train_spec.solver not in FUSED_SOLVERS or plan.callbacks or cfg.incremental:
+    if plan.train_spec.solver not in RULES or plan.callbacks or cfg.incremental:
         return False
-    if plan.distribution is not None:
+    if plan.distribution is not None or cfg.verbose or cfg.progress_bar:
         return False
-    if cfg.verbose or cfg.progress_bar or sp.issparse(data.X) or not isinstance(data.X, np.ndarray):
+    arrays = [data.X] if data.X_val is None else [data.X, data.X_val]
+    if not all(type(a) is np.ndarray for a in arrays):
         return False
-    if data.X.nbytes > IN_GRAPH_BYTES:
+    if sum(a.nbytes for a in arrays) > IN_GRAPH_BYTES:
         return False
     return dense_chain(cache.get_template(plan.arch)) is not None
 
 
-#: Architecture fields that are widths: members differing only there can share a group.
-WIDTH_FIELDS = ("hidden_layer_sizes", "encoding_dim")
-
-
-def group_key(plan, layout="exact"):
+def group_key(plan):
     """Plans with equal keys train as one stacked network.
+
+    The same layers, widths, solver, loss and batch size; dropout rates may differ (each
+    member has its own, all above zero: a network without dropout has no dropout layers).
 
     Parameters
     ----------
     plan : FitPlan
         A fusable plan.
-    layout : {'exact', 'pad'}, default='exact'
-        ``'pad'`` groups networks that differ only in their widths (narrower members are
-        padded with units held at zero); ``'exact'`` groups equal shapes only.
 
     Returns
     -------
     key : tuple
     """
     arch = plan.arch
-    if layout == "pad":
-        widths = {f: _depth_only(getattr(arch, f)) for f in WIDTH_FIELDS if hasattr(arch, f)}
-        arch = dataclasses.replace(arch, **widths)
+    if getattr(arch, "dropout", 0) > 0:
+        arch = dataclasses.replace(arch, dropout=0.5)  # any rate: the layers are the same
     return (arch, plan.train_spec.solver, plan.train_spec.loss, plan.cfg.batch_size)
-
-
-def _depth_only(widths):
-    return (0,) * len(widths) if isinstance(widths, tuple) else 0
 
 
 def memory_budget():
@@ -137,7 +129,8 @@ def member_bytes(plan):
     n_weights = sum(int(np.prod(w.shape)) for w in plan.weights[0])
     widths = getattr(plan.arch, "hidden_layer_sizes", ()) or (1,)
     activations = plan.cfg.batch_size * (int(np.prod(plan.data.X.shape[1:])) + 4 * sum(widths))
-    return item * (n_weights * (4 + SLOTS[plan.train_spec.solver]) + activations)
+    n_slots = len(RULES[plan.train_spec.solver].slots)
+    return item * (n_weights * (4 + n_slots) + activations)
 
 
 def packed(plans, indexes, budget):
@@ -147,7 +140,7 @@ def packed(plans, indexes, budget):
     return [indexes[i : i + size] for i in range(0, len(indexes), size)]
 
 
-def train_population(plans, budget=None, layout="exact", threads=None):
+def train_population(plans, budget=None, threads=None):
     """Train planned fits in groups of stacked networks; each reproduces its lone fit.
 
     Groups are packed so that the runs going on together fit ``budget``, and run side by
@@ -160,8 +153,6 @@ def train_population(plans, budget=None, layout="exact", threads=None):
     budget : int, default=None
         Working memory of all groups training at once, in bytes (default:
         :func:`memory_budget`).
-    layout : {'exact', 'pad'}, default='exact'
-        How members of different widths are grouped (see :func:`group_key`).
     threads : int, default=None
         Groups trained at once (default: one more than the cores, which measured best).
 
@@ -175,7 +166,7 @@ def train_population(plans, budget=None, layout="exact", threads=None):
     threads = threads or (os.cpu_count() or 1) + 1
     groups = {}
     for i, plan in enumerate(plans):
-        groups.setdefault(group_key(plan, layout), []).append(i)
+        groups.setdefault(group_key(plan), []).append(i)
     runs = [run for indexes in groups.values() for run in packed(plans, indexes, budget // threads)]
 
     def train(run):
@@ -194,20 +185,20 @@ def train_population(plans, budget=None, layout="exact", threads=None):
     return results
 
 
-def _corner(j, shape):
-    """Index of member ``j``'s own ``shape`` in a stacked, zero-padded array."""
-    return (j, *(slice(0, n) for n in shape))
-
-
 class _Fit:
     """One planned fit in a group: its rows, its :class:`~loop.MemberLoop` and its result."""
 
-    def __init__(self, plan, offset, start):
+    def __init__(self, plan, offsets, start):
         self.plan, self.p = plan, plan.progress
         data = plan.data
+        offset, val_offset = offsets
         rows = np.arange(data.n_train) if data.rows is None else data.rows
         self.rows = (rows + offset).astype(np.int32)
-        self.val_rows = None if data.val_rows is None else (data.val_rows + offset).astype(np.int32)
+        self.val_rows = None
+        if data.val_rows is not None:  # a split of X
+            self.val_rows = (data.val_rows + offset).astype(np.int32)
+        elif val_offset is not None:  # a fixed validation set of its own
+            self.val_rows = np.arange(val_offset, val_offset + data.X_val.shape[0], dtype=np.int32)
         self.result = MemberResult()
         self.loop = MemberLoop(
             plan.cfg, plan.progress, plan.score_fn, plan.rng, data.n_train, start,
@@ -238,13 +229,12 @@ class Group:
         first = plans[0]
         self.template = cache.get_template(first.arch)
         self.chain = dense_chain(self.template)
-        spec = first.train_spec
+        self.solver = spec = first.train_spec.solver
         uses_l1 = any(p.cfg.l1 > 0 for p in plans)
         self.trainer = cache.get_stacked_trainer(
-            self.chain, spec.loss, spec.solver, first.arch.dtype, uses_l1
+            self.chain, first.train_spec.loss, spec, first.arch.dtype, uses_l1
         )
-        self.np_dtype = np.dtype(first.arch.dtype)
-        self.scale = report_scale(spec.loss, first.arch.n_outputs)
+        self.scale = report_scale(first.train_spec.loss, first.arch.n_outputs)
         sources, offsets = self._sources(plans)
         dt = self.trainer.dtype
         self.X, self.Y, self.sw = (
@@ -253,13 +243,12 @@ class Group:
         self.hyper = [
             tf.constant([getattr(p.cfg, k) for p in plans], dt)
             for k in ("alpha", "l1", "smoothing")
-        ]
-        self.constants = tf.constant([self._constants(p.train_spec) for p in plans], tf.float64)
-        self.shapes = [[p.weights[0][v].shape for v in self.chain.variables] for p in plans]
-        self.params = [tf.constant(a, dt) for a in self._stack([p.weights[0] for p in plans])]
-        self.masks = [tf.constant(m, dt) for m in self._masks()]
-        self.k = SLOTS[spec.solver]
-        self.slots = [tf.zeros_like(p) for p in self.params for _ in range(self.k)]
+        ] + [tf.constant([float(getattr(p.arch, "dropout", 0.0)) for p in plans], tf.float64)]
+        self.constants = tf.constant([constants_row(p.train_spec) for p in plans], tf.float64)
+        self.params = self._stack([p.weights[0] for p in plans], self.chain.variables)
+        self.buffers = self._stack([p.weights[1] for p in plans], self.chain.buffers)
+        self.k = len(RULES[spec].slots)
+        self.state = initial_state(spec, self.params)
         self.iterations = tf.zeros((len(plans),), tf.int64)
         self.members = [
             _Fit(p, offsets[j], self._start_snapshot(j, p)) for j, p in enumerate(plans)
@@ -268,67 +257,53 @@ class Group:
 
     @staticmethod
     def _sources(plans):
-        """The distinct training arrays of the members, and each member's row offset.
+        """The distinct arrays of the members, and each member's row offsets.
 
         Members of one split share their arrays; arrays validated apart (a DataFrame
-        becomes a new array in every fit) are matched by content, hashed once each.
+        becomes a new array in every fit) are matched by content, hashed once each. A fixed
+        validation set (``X_val``) is an array of its own, after the training arrays.
+
+        Returns
+        -------
+        sources : list of (X, Y, sw)
+        offsets : list of (int, int or None)
+            Per plan: where its training arrays start, and its ``X_val`` (``None`` without).
         """
-        sources, where, offsets, n, hashed = [], {}, [], 0, {}
+        sources, where, hashed = [], {}, {}
+
+        def place(X, Y, sw):
+            if id(X) not in hashed:
+                hashed[id(X)] = joblib.hash(X)
+            key = (hashed[id(X)], joblib.hash((Y, sw)))
+            if key not in where:
+                where[key] = sum(s[0].shape[0] for s in sources)
+                sources.append((X, Y, sw))
+            return where[key]
+
+        offsets = []
         for p in plans:
             d = p.data
-            if id(d.X) not in hashed:
-                hashed[id(d.X)] = joblib.hash(d.X)
-            key = (hashed[id(d.X)], joblib.hash((d.Y, d.sw)))
-            if key not in where:
-                where[key] = n
-                sources.append((d.X, d.Y, d.sw))
-                n += d.X.shape[0]
-            offsets.append(where[key])
+            offsets.append((place(d.X, d.Y, d.sw), None))
+        for i, p in enumerate(plans):
+            d = p.data
+            if d.X_val is not None and d.val_rows is None:  # X_val given to fit
+                offsets[i] = (offsets[i][0], place(d.X_val, d.Y_val, d.sw_val))
         return sources, offsets
 
     @staticmethod
-    def _constants(spec):
-        """A member's optimizer constants, with the values Keras computes with.
+    def _stack(weights, order):
+        """Members' weights (template order) stacked in chain ``order``, as tensors."""
+        return [tf.constant(np.stack([w[v] for w in weights])) for v in order]
 
-        Keras casts ``beta_1``, ``beta_2`` and ``momentum`` to the variable's dtype through
-        a float32 tensor (``ops.cast`` of a Python float), while ``1 - beta`` and
-        ``epsilon`` enter as Python floats: the same roundings here.
-        """
-        through_f32 = [float(np.float32(v)) for v in (spec.beta_1, spec.beta_2, spec.momentum)]
-        b1, b2, momentum = through_f32
-        if spec.solver == "adam":
-            return [b1, b2, 1 - spec.beta_1, 1 - spec.beta_2, spec.epsilon]
-        nesterov = bool(spec.nesterov and spec.momentum > 0)
-        return [momentum, float(nesterov)]
-
-    def _stack(self, weights):
-        """Stack members' weights (template order) in chain order, zero-padded to the widest."""
-        stacked = []
-        for i, v in enumerate(self.chain.variables):
-            shape = np.max([s[i] for s in self.shapes], axis=0)
-            out = np.zeros((len(weights), *shape), self.np_dtype)
-            for j, w in enumerate(weights):
-                out[_corner(j, w[v].shape)] = w[v]
-            stacked.append(out)
-        return stacked
-
-    def _masks(self):
-        """0/1 masks of the inputs of the dense layers after the first (1 = a real unit)."""
-        masks = []
-        for i in self.chain.penalized[1:]:  # kernels of dense layers 1, 2, ...
-            fan_in = [s[i][0] for s in self.shapes]
-            mask = np.zeros((len(fan_in), max(fan_in)), self.np_dtype)
-            for j, n in enumerate(fan_in):
-                mask[j, :n] = 1
-            masks.append(mask)
-        return masks
-
-    def _slice(self, tensors, j):
-        """Member ``j``'s weights from stacked tensors, in the template's order."""
-        trainable = [None] * len(self.chain.variables)
-        for i, (t, v) in enumerate(zip(tensors, self.chain.variables, strict=True)):
-            trainable[v] = t[_corner(j, self.shapes[j][i])].numpy()
-        return trainable, []
+    def _slice(self, params, buffers, j):
+        """Member ``j``'s ``(trainable, non_trainable)`` weights, in the template's order."""
+        out = []
+        for tensors, order in ((params, self.chain.variables), (buffers, self.chain.buffers)):
+            part = [None] * len(order)
+            for t, v in zip(tensors, order, strict=True):
+                part[v] = t[j].numpy()
+            out.append(part)
+        return tuple(out)
 
     def _stacked_rows(self, rows_of):
         """``(positions, counts)`` of one row array per member, padded to the longest."""
@@ -341,10 +316,11 @@ class Group:
 
     def _start_snapshot(self, j, plan):
         """What member ``j`` starts from: its weights and a fresh optimizer state."""
-        slots = [np.zeros(shape, self.np_dtype) for shape in self.shapes[j] for _ in range(self.k)]
+        own = [np.asarray(plan.weights[0][v])[None] for v in self.chain.variables]
+        fresh = [t.numpy()[0] for t in initial_state(self.solver, own)]
         with np.errstate(over="ignore"):
             rate = np.float32(plan.progress.learning_rate)
-        return Snapshot.of(plan.weights, self._layout(plan, 0, slots, rate))
+        return Snapshot.of(plan.weights, self._keras_state(plan, 0, fresh, rate))
 
     def train(self):
         """Run epochs until every member has stopped; return the members' results."""
@@ -360,13 +336,14 @@ class Group:
             lr = tf.constant([m.rate for m in self.members], tf.float32)
             active = tf.constant([m.active for m in self.members])
             batch_size, scale = self.fixed
-            losses, self.params, self.slots, self.iterations, finite = self.trainer.epoch(
+            out = self.trainer.epoch(
                 self.X, self.Y, self.sw, pos, counts, batch_size, lr, *self.hyper,
-                self.constants, active, self.iterations, scale, self.masks, self.params,
-                self.slots,
+                self.constants, active, self.iterations, scale, self.params, self.state,
+                self.buffers,
             )  # fmt: skip
+            losses, self.params, self.state, self.buffers, self.iterations, finite = out
             scores = self._validate(val) if val is not None else None
-            ended = (self.params, self.slots, self.iterations)
+            ended = (self.params, self.buffers, self.state, self.iterations)
             losses, finite = losses.numpy(), finite.numpy()
             for j, m in enumerate(self.members):
                 if m.active:
@@ -376,11 +353,11 @@ class Group:
     def _end_epoch(self, j, loss, finite, ended, scores):
         """Member ``j``'s loop after the epoch; its result once it stops."""
         m = self.members[j]
-        params, slots, iterations = ended
+        params, buffers, state, iterations = ended
         rate = m.rate  # the rate this epoch ran with (Keras' variable holds it)
         snapshot = Snapshot(
-            lambda: self._slice(params, j),
-            lambda: self._member_state(j, slots, iterations, rate),
+            lambda: self._slice(params, buffers, j),
+            lambda: self._member_state(j, state, iterations, rate),
         )
         validation = None
         if m.val_rows is not None:
@@ -398,7 +375,7 @@ class Group:
         """Every member's validation outputs and loss parts, on the host."""
         pos, counts = val
         out = self.trainer.evaluate(
-            self.X, self.Y, self.sw, pos, counts, *self.hyper, self.masks, self.params
+            self.X, self.Y, self.sw, pos, counts, *self.hyper, self.params, self.buffers
         )
         return [t.numpy() for t in out], counts.numpy()
 
@@ -414,21 +391,15 @@ class Group:
             m.result.n_iter = m.loop.n_iter
         return [m.result for m in self.members]
 
-    def _member_state(self, j, slots, iterations, rate):
-        """Member ``j``'s optimizer state from the group's stacked slots."""
-        shapes = self.shapes[j]
-        own = [slots[i][_corner(j, shapes[i // self.k])].numpy() for i in range(len(slots))]
-        return self._layout(self.members[j].plan, int(iterations[j]), own, rate)
+    def _member_state(self, j, state, iterations, rate):
+        """Member ``j``'s optimizer state from the group's stacked state."""
+        own = [t[j].numpy() for t in state]
+        return self._keras_state(self.members[j].plan, int(iterations[j]), own, rate)
 
-    def _layout(self, plan, iterations, slots, rate):
-        """A member's optimizer variables in the order of its lone trainer's optimizer.
-
-        ``slots`` are the member's own, ``k`` per variable in chain order.
-        """
-        names = slot_names(plan.train_spec)
-        position = {v: i for i, v in enumerate(self.chain.variables)}
-        state = [np.array(iterations, np.int64), np.array(rate, np.float32)]
-        for v in range(len(self.chain.variables)):  # template order
-            for s in range(len(names)):
-                state.append(slots[self.k * position[v] + s])
-        return state
+    def _keras_state(self, plan, iterations, own, rate):
+        """A member's state (its slots in chain order, then extras) in Keras' layout."""
+        k, n = self.k, len(self.chain.variables)
+        per_variable = [None] * n
+        for i, v in enumerate(self.chain.variables):  # to template order
+            per_variable[v] = own[k * i : k * (i + 1)]
+        return keras_state(plan.train_spec, iterations, rate, per_variable, own[k * n :])

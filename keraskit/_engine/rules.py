@@ -234,9 +234,11 @@ def _nadam_step(p, g, slots, c):
     return p - (m_hat * c["lr"]) / (tf.sqrt(v_hat) + c["epsilon"]), (m, v)
 
 
+_RMSPROP_RHO = _keras_default("RMSprop", "rho")  # keraskit sets RMSprop's epsilon only
+
+
 def _rmsprop_row(spec):
-    rho = _keras_default("RMSprop", "rho")  # keraskit sets epsilon only
-    return [rho, 1 - rho, spec.epsilon]
+    return [_RMSPROP_RHO, 1 - _RMSPROP_RHO, spec.epsilon]
 
 
 def _rmsprop_step(p, g, slots, c):
