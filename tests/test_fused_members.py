@@ -198,3 +198,29 @@ def test_partial_fit_continues_a_member_as_it_continues_a_lone_fit(digits, solve
     lone.partial_fit(X, y)
     for a, b in zip(member.coefs_, lone.coefs_, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_every_activation_is_covered_by_the_lone_fused_and_numpy_paths(digits):
+    """The vocabulary test: each hidden activation trains fused as it trains alone, and the
+    NumPy fast path predicts what TensorFlow predicts (a new activation must serve all
+    three: its Keras name, the stacked chain and ``fastpath.ACTIVATIONS``)."""
+    from keraskit._engine import cache, fastpath
+    from keraskit._networks.activations import HIDDEN_ACTIVATIONS, KERAS_ACTIVATIONS
+
+    X, y = digits
+    ests = [
+        MLPClassifier((6,), activation=a, max_iter=2, batch_size=100, random_state=0)
+        for a in HIDDEN_ACTIVATIONS
+    ]
+    plans, results = _check_members(ests, X, y)
+    for plan, result in zip(plans, results, strict=True):
+        template = cache.get_template(plan.arch)
+        numpy_path = template._numpy["model"]
+        assert numpy_path is not None and numpy_path.worth_it(5)
+        t_index, nt_index, through_tf = template._part_fns["model"]
+        trainable = [result.weights[0][i] for i in t_index]
+        non_trainable = [result.weights[1][i] for i in nt_index]
+        expected = through_tf(trainable, non_trainable, X[:5]).numpy()
+        np.testing.assert_allclose(numpy_path(result.weights, X[:5]), expected, atol=1e-12)
+    hidden = {KERAS_ACTIVATIONS[a] for a in HIDDEN_ACTIVATIONS}
+    assert hidden <= set(fastpath.ACTIVATIONS)

@@ -1,10 +1,36 @@
 """The solver vocabulary: Keras optimizers by keraskit name, and full-batch L-BFGS.
 
-The names are read by the estimators' parameter constraints when keraskit is imported, so
-Keras is imported only when an optimizer is built (by a trainer, on the first fit).
+The names and traits are read by the estimators when keraskit is imported, so Keras is
+imported only when an optimizer is built (by a trainer, on the first fit). A new solver is
+a line in :data:`OPTIMIZERS`, its traits in :data:`TRAITS` and its member-wise update rule
+in ``rules.RULES`` (a test checks that the three agree).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Traits:
+    """What the estimators and the engine ask of a solver instead of testing its name.
+
+    Parameters
+    ----------
+    full_batch : bool, default=False
+        Trained on the whole data through scipy (L-BFGS), not batch by batch.
+    decoupled_weight_decay : bool, default=False
+        ``alpha`` is the Keras optimizer's ``weight_decay`` (``p - p * wd * lr`` before each
+        step) and no L2 penalty enters the loss.
+    sklearn_schedules : bool, default=False
+        Follows scikit-learn's learning-rate schedules (``invscaling``, ``adaptive``), as
+        sklearn's ``sgd`` does; the other solvers follow only keraskit's own.
+    """
+
+    full_batch: bool = False
+    decoupled_weight_decay: bool = False
+    sklearn_schedules: bool = False
+
 
 #: Stochastic solvers: name -> (Keras optimizer class, the ``TrainSpec`` constants it takes).
 OPTIMIZERS = {
@@ -19,6 +45,16 @@ OPTIMIZERS = {
 FULL_BATCH_SOLVERS = ("lbfgs",)
 #: Every solver, in the order the docs list them.
 SOLVERS = FULL_BATCH_SOLVERS + tuple(OPTIMIZERS)
+#: Every solver's :class:`Traits`.
+TRAITS = {
+    "lbfgs": Traits(full_batch=True),
+    "sgd": Traits(sklearn_schedules=True),
+    "adam": Traits(),
+    "adamw": Traits(decoupled_weight_decay=True),
+    "nadam": Traits(),
+    "rmsprop": Traits(),
+    "adagrad": Traits(),
+}
 
 
 def make_optimizer(spec):
@@ -44,28 +80,3 @@ def make_optimizer(spec):
     if "nesterov" in kwargs:
         kwargs["nesterov"] = bool(spec.nesterov and spec.momentum > 0)
     return getattr(keras.optimizers, name)(0.1, **kwargs)
-
-
-def slot_names(spec):
-    """The per-variable state of a stochastic solver's Keras optimizer, in Keras' order.
-
-    A Keras optimizer's variables are its step count (int64) and learning rate (float32),
-    then, for each trained variable in order, these slots (Keras 3: ``Adam`` adds a
-    momentum and a velocity per variable, ``SGD`` a momentum unless ``momentum == 0``).
-    A fused search writes its members' optimizer state in this order without building a
-    Keras optimizer per member; a test holds it to a lone fit's state.
-
-    Parameters
-    ----------
-    spec : TrainSpec
-        A training signature whose solver the population trainer carries.
-
-    Returns
-    -------
-    names : tuple of str
-    """
-    if spec.solver == "adam":
-        return ("momentum", "velocity")
-    if spec.solver == "sgd":
-        return ("momentum",) if spec.momentum != 0 else ()
-    raise ValueError(f"no known slot layout for solver {spec.solver!r}")

@@ -26,33 +26,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .._tensorflow import keras, tf
-from .optimizers import FULL_BATCH_SOLVERS, SOLVERS
-
-
-@dataclass(frozen=True)
-class Traits:
-    """What the engine asks of a solver instead of testing its name.
-
-    Parameters
-    ----------
-    full_batch : bool, default=False
-        Trained on the whole data through scipy (L-BFGS), not batch by batch.
-    decoupled_weight_decay : bool, default=False
-        ``alpha`` is the Keras optimizer's ``weight_decay`` (``p - p * wd * lr`` before each
-        step) and no L2 penalty enters the loss.
-    sklearn_schedules : bool, default=False
-        Follows scikit-learn's learning-rate schedules (``invscaling``, ``adaptive``), as
-        sklearn's ``sgd`` does; the other solvers follow only keraskit's own.
-    """
-
-    full_batch: bool = False
-    decoupled_weight_decay: bool = False
-    sklearn_schedules: bool = False
 
 
 def _no_values(c, iterations, stepping, extras):
@@ -100,8 +78,6 @@ class Rule:
     keeps_idle : bool, default=False
         Whether ``step`` itself leaves members that do not step as they are (through zero
         rates, exact for finite values); otherwise :func:`update` selects.
-    traits : Traits, default=Traits()
-        The solver's traits.
     """
 
     slots: tuple
@@ -115,7 +91,6 @@ class Rule:
     extras: tuple = ()
     keras_slots: Callable = None
     keeps_idle: bool = False
-    traits: Traits = field(default_factory=Traits)
 
 
 def _f32(value):
@@ -269,7 +244,6 @@ RULES = {
         flags=("nesterov", "has_momentum"),
         keras_slots=_sgd_slots,
         keeps_idle=True,
-        traits=Traits(sklearn_schedules=True),
     ),
     "adam": Rule(
         slots=("momentum", "velocity"),
@@ -286,7 +260,6 @@ RULES = {
         step=_adamw_step,
         begin=_adamw_begin,
         keeps_idle=True,
-        traits=Traits(decoupled_weight_decay=True),
     ),
     "nadam": Rule(
         slots=("momentum", "velocity"),
@@ -310,10 +283,6 @@ RULES = {
         step=_adagrad_step,
         slot_init=(_f32(_keras_default("Adagrad", "initial_accumulator_value")),),
     ),
-}
-#: Every solver -> its :class:`Traits`.
-TRAITS = {
-    s: Traits(full_batch=True) if s in FULL_BATCH_SOLVERS else RULES[s].traits for s in SOLVERS
 }
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .optimizers import TRAITS
+
 #: The ``learning_rate`` parameter's choices.
 SCHEDULES = ("constant", "invscaling", "adaptive", "cosine")
 #: Schedules that apply to every stochastic solver (the others to ``sgd`` only, as in sklearn).
@@ -31,7 +33,8 @@ def effective_schedule(schedule, solver):
     schedule : str
         ``schedule``, or ``'constant'`` where it does not apply.
     """
-    return schedule if solver == "sgd" or schedule in ALL_SOLVER_SCHEDULES else "constant"
+    follows = TRAITS[solver].sklearn_schedules or schedule in ALL_SOLVER_SCHEDULES
+    return schedule if follows else "constant"
 
 
 def rate_after_epoch(cfg, progress, epochs_done):

@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._engine.devices import DISTRIBUTIONS, MIXED_PRECISIONS
-from .._engine.optimizers import FULL_BATCH_SOLVERS, OPTIMIZERS, SOLVERS
+from .._engine.optimizers import FULL_BATCH_SOLVERS, OPTIMIZERS, SOLVERS, TRAITS
 from .._engine.records import FitConfig, FitData, FitPlan, Progress, TrainSpec
 from .._engine.schedules import SCHEDULES, effective_schedule
 from .._io.keras_bytes import model_from_bytes, model_to_bytes, model_weights
@@ -437,7 +437,7 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
         return sw
 
     def _train_spec(self):
-        decay = self.alpha if self.solver == "adamw" else 0.0
+        decay = self.alpha if TRAITS[self.solver].decoupled_weight_decay else 0.0
         return TrainSpec(
             loss=self._head.loss_name(self),
             solver=self.solver,
@@ -502,7 +502,7 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
             learning_rate_init=self.learning_rate_init,
             lr_schedule=effective_schedule(self.learning_rate, self.solver),
             power_t=self.power_t,
-            alpha=0.0 if self.solver == "adamw" else self.alpha,
+            alpha=0.0 if TRAITS[self.solver].decoupled_weight_decay else self.alpha,
             l1=self.l1,
             smoothing=self._head.smoothing(self),
             verbose=int(self.verbose),

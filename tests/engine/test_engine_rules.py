@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from keraskit._engine import rules
-from keraskit._engine.optimizers import OPTIMIZERS, SOLVERS, make_optimizer
+from keraskit._engine.optimizers import OPTIMIZERS, SOLVERS, TRAITS, make_optimizer
 from keraskit._engine.records import TrainSpec
 from keraskit._tensorflow import keras, tf
 
@@ -142,12 +142,12 @@ def test_members_that_do_not_step_keep_their_variables_and_state_bit_for_bit(sol
 
 def test_the_rules_cover_exactly_the_keras_optimizers_and_traits_every_solver():
     assert set(rules.RULES) == set(OPTIMIZERS)
-    assert set(rules.TRAITS) == set(SOLVERS)
+    assert set(TRAITS) == set(SOLVERS)
     for solver, rule in rules.RULES.items():
         spec = TrainSpec("squared_error", solver)
         assert len(rules.constants_row(spec)) == len(rule.constants)
         assert set(rules.slot_names(spec)) <= set(rule.slots)
-        assert not rules.TRAITS[solver].full_batch
-    assert rules.TRAITS["lbfgs"].full_batch
-    decoupled = [s for s, t in rules.TRAITS.items() if t.decoupled_weight_decay]
+        assert not TRAITS[solver].full_batch
+    assert TRAITS["lbfgs"].full_batch
+    decoupled = [s for s, t in TRAITS.items() if t.decoupled_weight_decay]
     assert decoupled == ["adamw"]
