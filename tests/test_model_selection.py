@@ -240,3 +240,32 @@ def test_a_fit_whose_parameters_cannot_be_hashed_trains_alone(digits):
     search = kms.GridSearchCV(est, grid, cv=2, refit=False).fit(X, y)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     assert search.n_fused_fits_ == 2 and seen  # the callback's fits ran alone, with it
+
+
+@pytest.mark.parametrize(
+    "grid",
+    [
+        {  # the card's first grid: 2 x 2 x 2 x 2 candidates, 48 fits
+            "hidden_layer_sizes": [(8,), (12,)],
+            "alpha": [1e-4, 1e-2],
+            "dropout": [0.0, 0.2],
+            "early_stopping": [False, True],
+        },
+        {  # the second: sizes x alpha x l1 x dropout x solver x early stopping, 192 fits
+            "hidden_layer_sizes": [(8,), (12,)],
+            "alpha": [1e-4, 1e-2],
+            "l1": [0.0, 1e-3],
+            "dropout": [0.0, 0.2],
+            "solver": ["adam", "adamw", "sgd"],
+            "early_stopping": [False, True],
+        },
+    ],
+    ids=["48-fits", "192-fits"],
+)
+def test_every_fit_of_the_cards_grids_is_fused_and_equals_sklearns(digits, grid):
+    X, y = digits
+    X, y = X[:240], y[:240]
+    est = MLPClassifier(max_iter=3, batch_size=60, random_state=0, n_iter_no_change=1)
+    fused, plain = both("GridSearchCV", est, grid, X, y, cv=3, scoring=SCORING, refit="score")
+    assert_same_results(fused, plain)
+    assert fused.n_fused_fits_ == 3 * len(fused.cv_results_["params"])
