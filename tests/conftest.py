@@ -1,4 +1,5 @@
-"""Shared test settings: quiet TensorFlow, small thread pools, one TF import per process."""
+"""Shared test settings: quiet TensorFlow (its C++ logs and oneDNN notices off); each
+pytest-xdist worker imports TensorFlow once, with TensorFlow's own thread pools."""
 
 import os
 

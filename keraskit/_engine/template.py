@@ -85,10 +85,6 @@ class CompiledFunction:
                     self._concrete = self.function.get_concrete_function()
         return self._concrete
 
-    def tracing_count(self):
-        """How many times the function was traced (1 once called: the signature is fixed)."""
-        return self.function.experimental_get_tracing_count()
-
     def __call__(self, *args):
         concrete = self.concrete()
         flat = tf.nest.flatten(args) if self._nested else args
