@@ -1,6 +1,7 @@
 """``python -m keraskit``: a short tour on data that ship with scikit-learn.
 
-Trains keraskit's MLPs beside scikit-learn's on the same splits and prints a comparison.
+Trains keraskit's MLPs beside scikit-learn's on the same splits, runs one grid search through
+keraskit's fused ``GridSearchCV`` and through scikit-learn's, and prints a comparison.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from sklearn import neural_network as sk  # noqa: E402
 from sklearn.datasets import load_diabetes, load_digits  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
+from sklearn.model_selection import GridSearchCV, train_test_split  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
@@ -102,6 +103,55 @@ def _reconstruction_rows(fitted):
         yield k, pca_mse, -ae.score(X_te), seconds
 
 
+def _searches():
+    """Run one small grid search twice: scikit-learn's on its MLP, keraskit's fused on its own.
+
+    Yields
+    ------
+    name : str
+        Which search over which MLP.
+    search : GridSearchCV
+        The fitted search: scikit-learn's, or keraskit's fused one.
+    seconds : float
+        Wall time of the whole search, the refit of the best candidate included.
+    """
+    X, y = load_digits(return_X_y=True)
+    # float64 data train float64 networks: each fused member then reproduces its sklearn fit
+    X_tr, _, y_tr, _ = train_test_split(X / 16.0, y, random_state=0, stratify=y)
+    grid = {"hidden_layer_sizes": [(32,), (64,)], "alpha": [1e-4, 1e-2]}
+    mlp = dict(max_iter=20, random_state=0)
+    searches = [
+        ("sklearn GridSearchCV, sklearn MLP", GridSearchCV(sk.MLPClassifier(**mlp), grid, cv=3)),
+        (
+            "keraskit GridSearchCV, keraskit MLP",
+            keraskit.model_selection.GridSearchCV(keraskit.MLPClassifier(**mlp), grid, cv=3),
+        ),
+    ]
+    for name, search in searches:
+        yield name, search, _timed_fit(search, X_tr, y_tr)
+
+
+def _print_searches():
+    """Print the searches of :func:`_searches` and whether their best scores agree."""
+    header = f"{'digits grid search':<37} {'best parameters':<38} {'3-fold':>7} {'wall s':>7}"
+    print(f"\n{header} {'fused fits':>10}")
+    best = {}
+    for name, search, seconds in _searches():
+        params = ", ".join(f"{k}={v}" for k, v in sorted(search.best_params_.items()))
+        n_fits = len(search.cv_results_["params"]) * search.n_splits_
+        fused = f"{search.n_fused_fits_} of {n_fits}" if hasattr(search, "n_fused_fits_") else "-"
+        print(f"{name:<37} {params:<38} {search.best_score_:>7.4f} {seconds:>7.2f} {fused:>10}")
+        best[name.split()[0]] = (search.best_score_, search.best_params_)
+    gap = abs(best["keraskit"][0] - best["sklearn"][0])
+    same_params = best["keraskit"][1] == best["sklearn"][1]
+    print(
+        f"keraskit's best score {'equals' if gap < 1e-9 else 'DIFFERS from'} scikit-learn's "
+        f"(difference {gap:.1e}), with {'the same' if same_params else 'DIFFERENT'} "
+        "best parameters.\nFused fits train together, one stacked network per shape; "
+        "each search refits its best candidate alone."
+    )
+
+
 def _write_plots(fitted, folder):
     """Learning curves of every fitted keraskit estimator, one PNG each."""
     try:
@@ -142,6 +192,7 @@ def main(folder="keraskit_demo_output"):
     print(f"\n{'digits reconstruction':<24} {'PCA MSE':>9} {'autoencoder MSE':>16} {'fit s':>7}")
     for k, pca_mse, ae_mse, seconds in _reconstruction_rows(fitted):
         print(f"{'encoding_dim=' + str(k):<24} {pca_mse:>9.4f} {ae_mse:>16.4f} {seconds:>7.2f}")
+    _print_searches()
     print(
         "\nEach keraskit time is a first fit in this process: it includes tracing the network's "
         "graph;\nlater fits of that shape reuse it (see benchmarks/)."

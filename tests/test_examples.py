@@ -33,5 +33,6 @@ def test_demo_runs_and_writes_learning_curves(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "keraskit MLPClassifier" in done.stdout and "sklearn MLPClassifier" in done.stdout
     assert "autoencoder MSE" in done.stdout
+    assert "keraskit GridSearchCV" in done.stdout and "sklearn GridSearchCV" in done.stdout
     plots = sorted((tmp_path / "keraskit_demo_output").glob("*.png"))
     assert len(plots) == 5 and all(p.stat().st_size > 5000 for p in plots)

@@ -220,3 +220,24 @@ def test_all_zero_validation_weights_are_refused(data):
     Xt, yt, Xv, yv = data
     with pytest.raises(ValueError, match="Sample weights must contain at least one non-zero"):
         _mlp().fit(Xt, yt, X_val=Xv, y_val=yv, sample_weight_val=np.zeros(len(yv)))
+
+
+def test_fits_given_x_val_are_fused_and_equal_sklearns_search(data, routing):
+    from keraskit import model_selection as kms
+
+    Xt, yt, Xv, yv = data
+    est = _mlp(early_stopping=True, n_iter_no_change=3, max_iter=6)
+    est = est.set_fit_request(X_val=True, y_val=True, sample_weight=True)
+    est = est.set_score_request(sample_weight=False)
+    grid = {"alpha": [0.0, 1e-2], "dropout": [0.0, 0.2]}
+    weights = np.random.RandomState(2).uniform(0.5, 2, len(yt))
+    params = dict(X_val=Xv, y_val=yv, sample_weight=weights)
+    fused = _quiet(kms.GridSearchCV(est, grid, cv=2).fit, Xt, yt, **params)
+    plain = _quiet(GridSearchCV(est, grid, cv=2).fit, Xt, yt, **params)
+    assert fused.n_fused_fits_ == 8
+    np.testing.assert_allclose(
+        fused.cv_results_["mean_test_score"], plain.cv_results_["mean_test_score"], atol=1e-12
+    )
+    folds = kms.cross_validate(est, Xt, yt, cv=2, params=params, return_estimator=True)
+    for fold in folds["estimator"]:  # adopted from the fused run: validated on X_val
+        assert fold.best_validation_score_ == pytest.approx(fold.score(Xv, yv))

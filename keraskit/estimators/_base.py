@@ -142,8 +142,8 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
             if prepare is not None:
                 prepare()
             outcome = None
-            if not incremental and validation is None and not hasattr(self, "_weights"):
-                outcome = _prefit.find(self, X, y, sample_weight)
+            if not incremental and not hasattr(self, "_weights"):
+                outcome = _prefit.find(self, X, y, sample_weight, validation)
             if outcome is not None:  # trained already, by a fused search
                 _prefit.adopt(self, outcome)
             else:

@@ -47,12 +47,17 @@ class Outcome:
     adoptions: int = 0
 
 
-def data_key(X, y, sample_weight):
-    """Hash of the data of a ``fit`` call (computed once for many calls on the same data)."""
-    return joblib.hash((X, y, sample_weight))
+def data_key(X, y, sample_weight, validation=None):
+    """Hash of the data of a ``fit`` call (computed once for many calls on the same data).
+
+    ``validation`` is the call's fixed validation set (``X_val``...), or ``None``.
+    """
+    if validation is None:  # the key of calls without one, as it always was
+        return joblib.hash((X, y, sample_weight))
+    return joblib.hash((X, y, sample_weight, validation.X, validation.y, validation.sample_weight))
 
 
-def fit_key(est, X, y, sample_weight, data=None):
+def fit_key(est, X, y, sample_weight, data=None, validation=None):
     """Hash of a ``fit`` call: the estimator's class and parameters, and the data.
 
     Parameters
@@ -62,7 +67,9 @@ def fit_key(est, X, y, sample_weight, data=None):
     X, y, sample_weight : object
         The call's arguments.
     data : str, default=None
-        ``data_key(X, y, sample_weight)`` when already known.
+        ``data_key(X, y, sample_weight, validation)`` when already known.
+    validation : ValidationSet, default=None
+        The call's fixed validation set.
 
     Returns
     -------
@@ -70,7 +77,7 @@ def fit_key(est, X, y, sample_weight, data=None):
     """
     cls = type(est)
     params = est.get_params(deep=False)
-    data = data_key(X, y, sample_weight) if data is None else data
+    data = data_key(X, y, sample_weight, validation) if data is None else data
     return joblib.hash((cls.__module__, cls.__qualname__, params, data))
 
 
@@ -99,12 +106,12 @@ def offered(outcomes):
                     _offers.pop(key, None)
 
 
-def find(est, X, y, sample_weight):
+def find(est, X, y, sample_weight, validation=None):
     """The outcome offered for this call, or ``None`` (always ``None`` outside a search)."""
     if not _offers:
         return None
     try:
-        key = fit_key(est, X, y, sample_weight)
+        key = fit_key(est, X, y, sample_weight, validation=validation)
     except Exception:  # parameters that cannot be hashed (a lambda): never offered
         return None
     with _lock:

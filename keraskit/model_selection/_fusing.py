@@ -24,9 +24,11 @@ from joblib import effective_n_jobs
 from sklearn import get_config
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
+from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.validation import _check_method_params
 
+from ..estimators import _validation_set
 from ..estimators._base import BaseKerasEstimator
 from ..estimators._prefit import Outcome, data_key, fit_key
 
@@ -34,8 +36,8 @@ from ..estimators._prefit import Outcome, data_key, fit_key
 class _SearchFit:
     """One fit of the search: the network estimator, its data, its plan and timing."""
 
-    def __init__(self, est, X, y, sample_weight, key):
-        self.est, self.X, self.y, self.sample_weight = est, X, y, sample_weight
+    def __init__(self, est, X, y, fit_params, key):
+        self.est, self.X, self.y, self.fit_params = est, X, y, fit_params
         self.key = key  # taken before planning: a RandomState parameter advances in it
         self.plan, self.seconds, self.warnings = None, 0.0, []
 
@@ -45,7 +47,7 @@ class _SearchFit:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                self.plan = self.est.plan_fit(self.X, self.y, self.sample_weight)
+                self.plan = self.est.plan_fit(self.X, self.y, **self.fit_params)
             except Exception:  # the lone fit meets the same error in the search
                 self.plan = None
         self.warnings = [(str(w.message), w.category) for w in caught]
@@ -70,15 +72,46 @@ def _network(est):
     return None, est
 
 
-def fusable_fit_params(params, splitter_keys=()):
-    """Whether the metadata given with a search lets its fits be fused.
+#: What a network's ``fit`` takes besides ``X`` and ``y``, all of which a plan can hold.
+PLANNABLE = ("sample_weight", "X_val", "y_val", "sample_weight_val")
 
-    ``splitter_keys`` (a search's ``groups``) go to the splitter the fused fits use too.
-    Besides them: without metadata routing, ``sample_weight`` (sliced per split); with
-    routing, scikit-learn decides where metadata goes, so nothing else.
+
+def network_fit_params(estimator, params, splitter_keys=()):
+    """What each fit of a search's network receives of the search's metadata.
+
+    ``splitter_keys`` (a search's ``groups``) go to the splitter. Without metadata
+    routing, ``sample_weight`` goes to every fit. With routing, the network's own requests
+    say what it receives (by name or alias), as scikit-learn routes it; a pipeline routes
+    metadata its own way, so its fits are fused only when there is none.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The search's estimator.
+    params : dict
+        The metadata given to the search's ``fit``.
+    splitter_keys : tuple of str, default=()
+        Keys that go to the splitter.
+
+    Returns
+    -------
+    fit_params : dict or None
+        ``{name: value}`` for the network's ``fit`` (before slicing per split), or
+        ``None`` when the fits cannot be fused.
     """
-    routing = bool(get_config().get("enable_metadata_routing", False))
-    return set(params) <= set(splitter_keys) | (set() if routing else {"sample_weight"})
+    rest = {k: v for k, v in params.items() if k not in splitter_keys}
+    prefix, network = _network(estimator)
+    if not get_config().get("enable_metadata_routing", False):
+        return rest if set(rest) <= {"sample_weight"} else None
+    if prefix is not None or not isinstance(network, BaseKerasEstimator):
+        return None if rest else {}
+    requests = get_routing_for_object(network).fit.requests
+    routed = {}
+    for name, request in requests.items():
+        alias = name if request is True else request if isinstance(request, str) else None
+        if alias is not None and alias in rest:
+            routed[name] = rest[alias]
+    return routed if set(routed) <= set(PLANNABLE) else None
 
 
 def has_network(estimator):
@@ -101,10 +134,11 @@ class _SplitCache:
             self.done[key] = clone(prefix).fit_transform(X_train, y_train)
         return self.done[key]
 
-    def data_key(self, X, y, sample_weight):
-        ids = (id(X), id(y), id(sample_weight))  # the arrays live as long as the search
+    def data_key(self, X, y, sample_weight, validation):
+        # the arrays live as long as the search
+        ids = (id(X), id(y), id(sample_weight), id(validation))
         if ids not in self.hashes:
-            self.hashes[ids] = data_key(X, y, sample_weight)
+            self.hashes[ids] = data_key(X, y, sample_weight, validation)
         return self.hashes[ids]
 
 
@@ -116,8 +150,8 @@ def _member(base, params, split, data, prefixes):
         return None
     if getattr(network, "_skl_callbacks", None):
         return None  # scikit-learn's callbacks (clones share them) follow a fit's epochs
-    X_train, y_train, sw = data
-    if prefix is not None and sw is not None:
+    X_train, y_train, fit_params = data
+    if prefix is not None and fit_params.get("sample_weight") is not None:
         return None  # where a pipeline routes sample weights is the pipeline's business
     try:
         X_net = prefixes.transform(prefix, split, X_train, y_train)
@@ -125,27 +159,33 @@ def _member(base, params, split, data, prefixes):
         return None
     # an autoencoder's fit passes on no y: neither does its plan, nor its key
     y_net = y_train if network._head.supervised else None
+    sw = fit_params.get("sample_weight")
     try:
-        key = fit_key(network, X_net, y_net, sw, prefixes.data_key(X_net, y_net, sw))
-    except Exception:  # parameters that cannot be hashed (a lambda): trained alone
+        validation = _validation_set.from_fit_arguments(
+            fit_params.get("X_val"), fit_params.get("y_val"),
+            fit_params.get("sample_weight_val"), network._head.supervised,
+        )  # fmt: skip
+        data = prefixes.data_key(X_net, y_net, sw, validation)
+        key = fit_key(network, X_net, y_net, sw, data, validation)
+    except Exception:  # parameters that cannot be hashed (a lambda), a partial set: alone
         return None
-    return _SearchFit(network, X_net, y_net, sw, key)
+    return _SearchFit(network, X_net, y_net, fit_params, key)
 
 
-def _split_data(base, X, y, splits, sample_weight):
-    """Each split's training data, sliced as scikit-learn's ``_fit_and_score`` slices it."""
+def _split_data(base, X, y, splits, fit_params):
+    """Each split's training data and fit parameters, sliced as scikit-learn's
+    ``_fit_and_score`` slices them."""
     out = []
     for train, _ in splits:
         X_train, y_train = _safe_split(base, X, y, train)
-        sw = _check_method_params(X, {"sample_weight": sample_weight}, train)["sample_weight"]
-        out.append((X_train, y_train, sw))
+        out.append((X_train, y_train, _check_method_params(X, fit_params, train)))
     return out
 
 
-def _plan_members(estimator, X, y, candidates, splits, sample_weight):
+def _plan_members(estimator, X, y, candidates, splits, fit_params):
     """``{(candidate, split): member}`` of the fits that can be trained together."""
     base = clone(estimator)
-    data = _split_data(base, X, y, splits, sample_weight)
+    data = _split_data(base, X, y, splits, fit_params)
     prefixes = _SplitCache()
     members = {}
     for i, params in enumerate(candidates):
@@ -161,7 +201,7 @@ def _plan_members(estimator, X, y, candidates, splits, sample_weight):
     return members
 
 
-def prefit(estimator, X, y, candidates, splits, sample_weight=None, n_jobs=None):
+def prefit(estimator, X, y, candidates, splits, fit_params=None, n_jobs=None):
     """Train the fusable fits of ``candidates`` x ``splits`` together.
 
     Parameters
@@ -174,8 +214,9 @@ def prefit(estimator, X, y, candidates, splits, sample_weight=None, n_jobs=None)
         Parameter settings, in the search's order.
     splits : list of (ndarray, ndarray)
         Train and test indices.
-    sample_weight : array-like, default=None
-        Sample weights of ``X`` (sliced per split as the search slices them).
+    fit_params : dict, default=None
+        What the network's ``fit`` receives (:func:`network_fit_params`): sample weights of
+        ``X`` (sliced per split as the search slices them) and a fixed validation set.
     n_jobs : int, default=None
         Groups of networks trained at once (``None``: the engine's default).
 
@@ -187,7 +228,7 @@ def prefit(estimator, X, y, candidates, splits, sample_weight=None, n_jobs=None)
         Each fused fit's time (planning plus its share of its group's training); 0 where
         a fit was not fused and trains in the search itself.
     """
-    members = _plan_members(estimator, X, y, candidates, splits, sample_weight)
+    members = _plan_members(estimator, X, y, candidates, splits, fit_params or {})
     seconds = np.zeros((len(candidates), len(splits)))
     if not members:
         return {}, seconds

@@ -19,7 +19,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.validation import indexable
 
 from ..estimators._prefit import offered
-from ._fusing import fusable_fit_params, has_network, prefit
+from ._fusing import has_network, network_fit_params, prefit
 
 _FUSE_DOC = """
     fuse : bool, default=True
@@ -119,11 +119,12 @@ class _FusedSearchMixin:
         X, y, params = self._fused_data
         # routed metadata is sklearn's to route; scikit-learn's callbacks follow each fit
         # epoch by epoch: such fits train in the search itself
-        if getattr(self, "_skl_callbacks", None) or not fusable_fit_params(params, ("groups",)):
+        fit_params = network_fit_params(self.estimator, params, ("groups",))
+        if getattr(self, "_skl_callbacks", None) or fit_params is None:
             outcomes, seconds = {}, np.zeros((len(candidates), len(splits)))
         else:
             outcomes, seconds = prefit(
-                self.estimator, X, y, candidates, splits, params.get("sample_weight"), self.n_jobs
+                self.estimator, X, y, candidates, splits, fit_params, self.n_jobs
             )
         self._fused_seconds.append(seconds)
         return outcomes

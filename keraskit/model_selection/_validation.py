@@ -11,7 +11,7 @@ from sklearn.model_selection import check_cv
 from sklearn.utils.validation import indexable
 
 from ..estimators._prefit import offered
-from ._fusing import fusable_fit_params, has_network, prefit
+from ._fusing import has_network, network_fit_params, prefit
 
 
 def cross_validate(
@@ -67,11 +67,12 @@ def cross_validate(
         error_score=error_score,
     )
     params = dict(params or {})
-    if not fuse or not fusable_fit_params(params) or not has_network(estimator):
+    fit_params = network_fit_params(estimator, params) if fuse else None
+    if fit_params is None or not has_network(estimator):
         return sk_model_selection.cross_validate(estimator, X, y, cv=cv, **kwargs)
     X, y = indexable(X, y)
     splits = list(check_cv(cv, y, classifier=is_classifier(estimator)).split(X, y, groups))
-    outcomes, seconds = prefit(estimator, X, y, [{}], splits, params.get("sample_weight"), n_jobs)
+    outcomes, seconds = prefit(estimator, X, y, [{}], splits, fit_params, n_jobs)
     with offered(outcomes), parallel_config(backend="threading"):
         result = sk_model_selection.cross_validate(estimator, X, y, cv=splits, **kwargs)
     result["fit_time"] = result["fit_time"] + seconds[0]
