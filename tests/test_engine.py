@@ -51,8 +51,11 @@ def test_fits_of_one_shape_share_one_compiled_epoch_function(monkeypatch):
         est.predict_proba(np.tile(X, (40 + i, 1)))
         assert cache.get_trainer(est._arch, est._train_spec()) is trainer
     assert traced == []
-    _fit(MLPClassifier((13,), max_iter=2, random_state=0), X[:200], y[:200])
-    assert traced, "a new width traces new graphs; the counter must see them"
+    # a new width trains on the stacked trainer, whose one trace serves every width
+    wider = _fit(MLPClassifier((13,), max_iter=2, random_state=0), X[:200], y[:200])
+    assert traced == []
+    wider.predict_proba(np.tile(X, (50, 1)))  # its first TensorFlow predict traces its network
+    assert traced, "a new width's predict traces a new graph; the counter must see it"
 
 
 def test_concurrent_estimators_of_one_shape_do_not_share_weights():

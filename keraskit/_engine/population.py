@@ -24,7 +24,7 @@ import numpy as np
 from .._tensorflow import tf
 from . import cache
 from .data import IN_GRAPH_BYTES
-from .loop import MemberLoop, Snapshot
+from .loop import MemberLoop, Snapshot, warn_now
 from .losses import report_scale
 from .rules import RULES, constants_row, initial_state, keras_state
 from .stacked import dense_chain
@@ -72,10 +72,30 @@ def fusable(plan):
     -------
     fusable : bool
     """
-    cfg, data = plan.cfg, plan.data
-    if plan.train_spec.solver not in RULES or plan.callbacks or cfg.incremental:
+    cfg = plan.cfg
+    if cfg.incremental or cfg.verbose or cfg.progress_bar:
         return False
-    if plan.distribution is not None or cfg.verbose or cfg.progress_bar:
+    return stackable(plan)
+
+
+def stackable(plan):
+    """Whether the stacked backend can train a planned fit (alone or with others).
+
+    A network ``stacked.dense_chain`` accepts, any stochastic solver, dense arrays small
+    enough to live in the graph; no Keras callbacks (they need a Keras model) and no
+    distribution strategy.
+
+    Parameters
+    ----------
+    plan : FitPlan
+        The planned fit.
+
+    Returns
+    -------
+    stackable : bool
+    """
+    data = plan.data
+    if plan.train_spec.solver not in RULES or plan.callbacks or plan.distribution is not None:
         return False
     arrays = [data.X] if data.X_val is None else [data.X, data.X_val]
     if not all(type(a) is np.ndarray for a in arrays):
@@ -188,7 +208,7 @@ def train_population(plans, budget=None, threads=None):
 class _Fit:
     """One planned fit in a group: its rows, its :class:`~loop.MemberLoop` and its result."""
 
-    def __init__(self, plan, offsets, start):
+    def __init__(self, plan, offsets, start, hooks=None, warn=None):
         self.plan, self.p = plan, plan.progress
         data = plan.data
         offset, val_offset = offsets
@@ -200,10 +220,14 @@ class _Fit:
         elif val_offset is not None:  # a fixed validation set of its own
             self.val_rows = np.arange(val_offset, val_offset + data.X_val.shape[0], dtype=np.int32)
         self.result = MemberResult()
+        if warn is None:  # a search's member: its warnings go with its result
+
+            def warn(message, category):
+                self.result.warnings.append((message, category))
+
         self.loop = MemberLoop(
-            plan.cfg, plan.progress, plan.score_fn, plan.rng, data.n_train, start,
-            warn=lambda message, category: self.result.warnings.append((message, category)),
-        )  # fmt: skip
+            plan.cfg, plan.progress, plan.score_fn, plan.rng, data.n_train, start, hooks, warn
+        )
         self.rate = np.float32(plan.progress.learning_rate)
 
     @property
@@ -223,14 +247,21 @@ class Group:
     ----------
     plans : list of FitPlan
         Fusable plans with equal :func:`group_key`.
+    hooks : EpochHooks, default=None
+        The epoch hooks of a group of one (a lone fit's scikit-learn callbacks).
+    warn : callable, default=None
+        ``warn(message, category)`` for every member (default: kept in its result).
+    uses_l1 : bool, default=None
+        Compile the L1 terms in (default: when a member has an L1 penalty).
     """
 
-    def __init__(self, plans):
+    def __init__(self, plans, hooks=None, warn=None, uses_l1=None):
         first = plans[0]
         self.template = cache.get_template(first.arch)
         self.chain = dense_chain(self.template)
         self.solver = spec = first.train_spec.solver
-        uses_l1 = any(p.cfg.l1 > 0 for p in plans)
+        if uses_l1 is None:  # the L1 terms only where a member has them
+            uses_l1 = any(p.cfg.l1 > 0 for p in plans)
         self.trainer = cache.get_stacked_trainer(
             self.chain, first.train_spec.loss, spec, first.arch.dtype, uses_l1
         )
@@ -251,7 +282,8 @@ class Group:
         self.state = initial_state(spec, self.params)
         self.iterations = tf.zeros((len(plans),), tf.int64)
         self.members = [
-            _Fit(p, offsets[j], self._start_snapshot(j, p)) for j, p in enumerate(plans)
+            _Fit(p, offsets[j], self._start_snapshot(j, p), hooks, warn)
+            for j, p in enumerate(plans)
         ]
         self.fixed = (tf.constant(first.cfg.batch_size), tf.constant(self.scale, dt))
 
@@ -384,6 +416,15 @@ class Group:
         (loss_sum, sw_sum, penalty, outputs), counts = scores
         return outputs[j, : counts[j]], loss_sum[j], float(sw_sum[j]), penalty[j], self.scale
 
+    def interrupted(self):
+        """Ctrl-C: the members still training end with their last completed epoch."""
+        for m in self.members:
+            if m.active:
+                m.loop.interrupted()
+                m.result.weights, m.p.optimizer_state = m.loop.finish()
+                m.p.optimizer_spec = m.plan.train_spec
+        return self._results(0.0)
+
     def _results(self, seconds):
         share = seconds / len(self.members)
         for m in self.members:
@@ -403,3 +444,36 @@ class Group:
         for i, v in enumerate(self.chain.variables):  # to template order
             per_variable[v] = own[k * i : k * (i + 1)]
         return keras_state(plan.train_spec, iterations, rate, per_variable, own[k * n :])
+
+
+def train_alone(plan, hooks=None):
+    """Train one planned fit on the stacked backend, as a lone fit trains.
+
+    The fit's warnings are warned as they come, its error raised, and Ctrl-C keeps the
+    last completed epoch. One trace of the stacked trainer serves every width of a depth,
+    so a lone fit of a new width traces nothing.
+
+    Parameters
+    ----------
+    plan : FitPlan
+        A fit :func:`stackable` accepts, not a ``partial_fit`` call.
+    hooks : EpochHooks, default=None
+        Told of every epoch (scikit-learn's callbacks); may ask to stop.
+
+    Returns
+    -------
+    weights : tuple of (list of ndarray, list of ndarray)
+        The trained (or best, under early stopping) weights.
+    n_iter : int
+        Epochs run.
+    """
+    # L1 terms always in: lone fits with and without l1 share one trace
+    group = Group([plan], hooks=hooks, warn=warn_now, uses_l1=True)
+    try:
+        (result,) = group.train()
+    except KeyboardInterrupt:
+        # keep the last completed epoch; a second Ctrl-C during this wrap-up propagates
+        (result,) = group.interrupted()
+    if result.error is not None:
+        raise result.error
+    return result.weights, result.n_iter

@@ -153,11 +153,15 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
 
     def _fit_unsafe(self, X, y, sample_weight, incremental, validation=None, tasks=SILENT):
         # the engine imports TensorFlow: it is loaded on the first fit, not with keraskit
-        from .._engine import cache, lbfgs, loop
+        from .._engine import cache, lbfgs, loop, population
 
         plan = self._plan(X, y, sample_weight, incremental, validation)
         if tasks.listening:  # (the shared silent hooks must not keep this fit's data)
             tasks.fitted_attributes = self._fitted_at_epoch(plan)
+        if not incremental and population.stackable(plan):  # one trace for every width
+            weights, n_iter = population.train_alone(plan, tasks)
+            self._set_fitted(plan, weights, n_iter)
+            return self
         with cache.trainer_for_fit(plan.arch, plan.train_spec, plan.distribution) as trainer:
             if self.solver in FULL_BATCH_SOLVERS:
                 weights, n_iter, loss = lbfgs.train_lbfgs(
