@@ -31,7 +31,7 @@ from .._io.registry import register_records
 from .._io.safe_file import save_estimator
 from .._io.versions import FORMAT_VERSION, upgrade_state
 from .._networks import specs
-from . import _prefit, _validation_set
+from . import _adoption, _validation_set
 from ._sk_callbacks import SILENT, CallbackSupportMixin, FitTasks, with_callbacks
 from ._state import Runtime, atomic_fit, shallow_copy
 
@@ -143,9 +143,9 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
                 prepare()
             outcome = None
             if not incremental and not hasattr(self, "_weights"):
-                outcome = _prefit.find(self, X, y, sample_weight, validation)
+                outcome = _adoption.find(self, X, y, sample_weight, validation)
             if outcome is not None:  # trained already, by a fused search
-                _prefit.adopt(self, outcome)
+                _adoption.adopt(self, outcome)
             else:
                 self._fit_unsafe(X, y, sample_weight, incremental, validation, tasks)
         tasks.end()

@@ -4,7 +4,7 @@ A member is one fit a search would run: a candidate's parameters on one split's 
 rows. Each is planned by its own estimator (``plan_fit``: data validation, initial
 weights, validation split, loop settings, from its own random stream), so a member starts
 and runs exactly as the lone fit. Fusable plans (see ``population.fusable``) are trained
-together by the engine; each result becomes an :class:`~keraskit.estimators._prefit.Outcome`
+together by the engine; each result becomes an :class:`~keraskit.estimators._adoption.Outcome`
 keyed by the fit call it stands for. scikit-learn's search then runs unchanged, and each of
 its fits adopts its outcome; whatever was not fused simply trains there.
 
@@ -29,8 +29,8 @@ from sklearn.utils.metaestimators import _safe_split
 from sklearn.utils.validation import _check_method_params
 
 from ..estimators import _validation_set
+from ..estimators._adoption import Outcome, data_key, fit_key
 from ..estimators._base import BaseKerasEstimator
-from ..estimators._prefit import Outcome, data_key, fit_key
 
 
 class _SearchFit:
@@ -201,7 +201,7 @@ def _plan_members(estimator, X, y, candidates, splits, fit_params):
     return members
 
 
-def prefit(estimator, X, y, candidates, splits, fit_params=None, n_jobs=None):
+def train_fused(estimator, X, y, candidates, splits, fit_params=None, n_jobs=None):
     """Train the fusable fits of ``candidates`` x ``splits`` together.
 
     Parameters

@@ -3,7 +3,7 @@
 They are scikit-learn's classes with one more parameter, ``fuse``: the constructors,
 attributes, ``cv_results_`` keys, refit, scoring, ``error_score`` and ``verbose`` are
 scikit-learn's own, because scikit-learn's ``fit`` runs them. Before each batch of
-candidates is evaluated, the fusable fits are trained together (``_fusing.prefit``) and
+candidates is evaluated, the fusable fits are trained together (``_fusing.train_fused``) and
 offered to the fits scikit-learn then runs, which adopt them.
 """
 
@@ -18,8 +18,8 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import get_tags
 from sklearn.utils.validation import indexable
 
-from ..estimators._prefit import offered
-from ._fusing import has_network, network_fit_params, prefit
+from ..estimators._adoption import offered
+from ._fusing import has_network, network_fit_params, train_fused
 
 _FUSE_DOC = """
     fuse : bool, default=True
@@ -95,7 +95,7 @@ class _FusedSearchMixin:
         def fused(candidate_params, cv=None, *args, **kwargs):
             candidate_params = list(candidate_params)
             splits = self._splits(cv or self._checked_cv_orig)
-            outcomes = self._prefit(candidate_params, splits)
+            outcomes = self._train_fused(candidate_params, splits)
             with offered(outcomes):
                 # the splits trained on, listed: a splitter is not asked twice (one with a
                 # random state of None would split differently the second time)
@@ -115,7 +115,7 @@ class _FusedSearchMixin:
         X, y, params = self._fused_data
         return list(cv.split(X, y, groups=params.get("groups")))
 
-    def _prefit(self, candidates, splits):
+    def _train_fused(self, candidates, splits):
         X, y, params = self._fused_data
         # routed metadata is sklearn's to route; scikit-learn's callbacks follow each fit
         # epoch by epoch: such fits train in the search itself
@@ -123,7 +123,7 @@ class _FusedSearchMixin:
         if getattr(self, "_skl_callbacks", None) or fit_params is None:
             outcomes, seconds = {}, np.zeros((len(candidates), len(splits)))
         else:
-            outcomes, seconds = prefit(
+            outcomes, seconds = train_fused(
                 self.estimator, X, y, candidates, splits, fit_params, self.n_jobs
             )
         self._fused_seconds.append(seconds)

@@ -10,8 +10,8 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import indexable
 
-from ..estimators._prefit import offered
-from ._fusing import has_network, network_fit_params, prefit
+from ..estimators._adoption import offered
+from ._fusing import has_network, network_fit_params, train_fused
 
 
 def cross_validate(
@@ -72,7 +72,7 @@ def cross_validate(
         return sk_model_selection.cross_validate(estimator, X, y, cv=cv, **kwargs)
     X, y = indexable(X, y)
     splits = list(check_cv(cv, y, classifier=is_classifier(estimator)).split(X, y, groups))
-    outcomes, seconds = prefit(estimator, X, y, [{}], splits, fit_params, n_jobs)
+    outcomes, seconds = train_fused(estimator, X, y, [{}], splits, fit_params, n_jobs)
     with offered(outcomes), parallel_config(backend="threading"):
         result = sk_model_selection.cross_validate(estimator, X, y, cv=splits, **kwargs)
     result["fit_time"] = result["fit_time"] + seconds[0]
