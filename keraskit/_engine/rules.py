@@ -429,6 +429,29 @@ def initial_state(solver, params):
     return slots + [tf.fill(members, tf.constant(v, dt)) for _, v in rule.extras]
 
 
+def initial_arrays(solver, shapes, dtype):
+    """One member's fresh state as NumPy arrays, in :func:`initial_state`'s layout.
+
+    Parameters
+    ----------
+    solver : str
+        A stochastic solver.
+    shapes : list of tuple
+        The member's variables' shapes (unstacked).
+    dtype : str
+        The variables' dtype.
+
+    Returns
+    -------
+    state : list of ndarray
+        Each variable's slots in turn, then the optimizer-level scalars.
+    """
+    rule = RULES[solver]
+    inits = rule.slot_init or (0.0,) * len(rule.slots)
+    slots = [np.full(shape, v, dtype) for shape in shapes for v in inits]
+    return slots + [np.array(v, dtype) for _, v in rule.extras]
+
+
 def keras_state(spec, iterations, rate, slots, extras=()):
     """One member's optimizer state laid out as its lone Keras optimizer's ``variables``.
 

@@ -158,7 +158,7 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
         plan = self._plan(X, y, sample_weight, incremental, validation)
         if tasks.listening:  # (the shared silent hooks must not keep this fit's data)
             tasks.fitted_attributes = self._fitted_at_epoch(plan)
-        if not incremental and population.stackable(plan):  # one trace for every width
+        if not incremental and population.lone_on_stack(plan):  # no trace for a new width
             weights, n_iter = population.train_alone(plan, tasks)
             self._set_fitted(plan, weights, n_iter)
             return self
