@@ -455,15 +455,18 @@ class Group:
         return keras_state(plan.train_spec, iterations, rate, per_variable, own[k * n :])
 
 
-#: Most batch steps (``max_iter`` epochs) a lone fit of an untraced shape makes on the
-#: stacked backend: there it needs no trace of its own (measured +0.3 s per new width on
-#: the template path) but each step costs a little more (measured 0.1-0.4 ms on a
-#: 784-50-10 network), so longer fits pay the template's trace and take its faster steps.
+#: Most batch steps (``max_iter`` epochs) of a lone fit on the stacked backend: there it
+#: needs no trace of its own (measured +0.3 s per new width on the template path), but each
+#: step costs a little more (measured 0.1-0.4 ms on a 784-50-10 network), so longer fits
+#: pay the template's trace and take its faster steps.
 STACKED_STEPS = 2000
 
 
 def lone_on_stack(plan):
     """Whether a lone fit trains on the stacked backend rather than its Keras template.
+
+    Decided from the plan alone, never from what the process has cached: the same fit
+    call always takes the same path, and so gives the same bits, in any process.
 
     Parameters
     ----------
@@ -473,10 +476,10 @@ def lone_on_stack(plan):
     Returns
     -------
     stacked : bool
-        A :func:`stackable` fit whose template trainer is not built yet and whose
-        ``max_iter`` epochs make at most :data:`STACKED_STEPS` batch steps.
+        A :func:`stackable` fit whose ``max_iter`` epochs make at most
+        :data:`STACKED_STEPS` batch steps.
     """
-    if not stackable(plan) or cache.has_trainer(plan.arch, plan.train_spec, plan.distribution):
+    if not stackable(plan):
         return False
     batches = -(-plan.data.n_train // plan.cfg.batch_size)
     return plan.cfg.max_iter * batches <= STACKED_STEPS
