@@ -88,22 +88,6 @@ def get_trainer(arch_spec, train_spec, distribution=None):
     )
 
 
-def has_trainer(arch_spec, train_spec, distribution=None):
-    """Whether the trainer of a signature is built (and so traced, or about to be).
-
-    Parameters
-    ----------
-    arch_spec, train_spec, distribution
-        As in :func:`get_trainer`.
-
-    Returns
-    -------
-    built : bool
-    """
-    with _lock:
-        return (arch_spec, train_spec, distribution) in _trainers
-
-
 @contextmanager
 def trainer_for_fit(arch_spec, train_spec, distribution=None):
     """A trainer of the signature that no other thread is training with, for one fit.
