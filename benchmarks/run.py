@@ -241,7 +241,7 @@ def seed_and_latency(quick):
 
 def _instrument(acc):
     """Time keraskit's fit stages (for the breakdown) by wrapping engine functions."""
-    from keraskit._engine import loop, template, trainer
+    from keraskit._engine import lone, template, trainer
     from keraskit.estimators import _base, _heads
 
     targets = [
@@ -251,8 +251,8 @@ def _instrument(acc):
         (trainer.Trainer, "start", "load weights and optimizer state"),
         (trainer.Trainer, "optimizer_state", "unpack optimizer state"),
         (template.Template, "get_weights", "unpack weights"),
-        (loop.LoneEpochs, "run_epoch", "compiled epochs (TensorFlow)"),
-        (loop, "train", "training loop (all)"),
+        (lone.LoneEpochs, "run_epoch", "compiled epochs (TensorFlow)"),
+        (lone, "train", "training loop (all)"),
         (_base.BaseKerasEstimator, "_set_fitted", "fitted attributes"),
     ]
     _time_calls(acc, targets)

@@ -10,7 +10,8 @@ from sklearn.utils.optimize import _check_optimize_result
 
 from .._tensorflow import tf
 from .data import tensor_chunks
-from .loop import NON_FINITE_MESSAGE, KerasCallbacks, check_finite
+from .lone import KerasCallbacks
+from .loop import NON_FINITE_MESSAGE, check_finite
 from .progress import Reporter
 from .records import EpochHooks
 

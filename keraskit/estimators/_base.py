@@ -153,7 +153,7 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
 
     def _fit_unsafe(self, X, y, sample_weight, incremental, validation=None, tasks=SILENT):
         # the engine imports TensorFlow: it is loaded on the first fit, not with keraskit
-        from .._engine import cache, lbfgs, loop, population
+        from .._engine import cache, lbfgs, lone, population
 
         plan = self._plan(X, y, sample_weight, incremental, validation)
         if tasks.listening:  # (the shared silent hooks must not keep this fit's data)
@@ -175,7 +175,7 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
                 )
                 self._set_fitted(plan, weights, n_iter, lbfgs_loss=loss)
                 return self
-            weights, n_iter = loop.train(
+            weights, n_iter = lone.train(
                 trainer,
                 plan.weights,
                 plan.data,

@@ -9,7 +9,7 @@ import tensorflow as tf
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
-from keraskit._engine import cache, data, distribute, lbfgs, loop, template
+from keraskit._engine import cache, data, distribute, lbfgs, lone, template
 from keraskit._engine.records import FitData, Progress, TrainSpec
 from keraskit._networks.specs import MLPSpec
 
@@ -29,7 +29,7 @@ def test_a_template_trains_on_arrays_and_the_loss_falls(make_cfg):
     progress = Progress(early_stopping=False, learning_rate=0.05)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fitted, n_iter = loop.train(
+        fitted, n_iter = lone.train(
             trainer, weights, FitData(X, Y, np.ones(len(X))), make_cfg(), progress, None, None, rng
         )
     assert n_iter == 30 and len(progress.loss_curve) == 30
