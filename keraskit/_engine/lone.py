@@ -168,8 +168,8 @@ def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng, 
         state = trainer.start(init_weights, state, progress.learning_rate)
         start = Snapshot.of(template.as_variables(init_weights), state)
         cbs = KerasCallbacks.of(trainer, callbacks)
+        epochs = LoneEpochs(trainer, data, cfg)  # before the member starts a progress bar
         member = MemberLoop(cfg, progress, score_fn, rng, data.n_train, start, hooks, callbacks=cbs)
-        epochs = LoneEpochs(trainer, data, cfg)
         if cbs is not None:
             cbs.list.on_train_begin()
         try:

@@ -312,4 +312,6 @@ class MemberLoop:
         weights, state = (self.final or self.last_good).pair() if final is None else final
         if self.p.early_stopping and self.p.best_weights is not None:
             weights = self.p.best_weights
+        # a stopped member of a group must not keep the group's tensors alive
+        self.final = self.last_good = self.prev_good = Snapshot.of(weights, state)
         return weights, state

@@ -4,7 +4,7 @@ A fused search plans every (candidate, fold) fit as its estimator would (``FitPl
 initial weights, the validation split and the shuffling all come from the fit's own random
 stream), then hands the plans here. Plans of one network shape and training signature form
 a *group*, trained as one stacked network (``stacked``) one compiled epoch at a time, with
-every member's bookkeeping on the host exactly as ``loop.Loop`` keeps a lone fit's: its own
+every member's bookkeeping on the host by a ``loop.MemberLoop``, as a lone fit's: its own
 shuffle of its rows, learning-rate schedule, stopping rule, validation score, divergence
 handling and warnings. A member that stops is frozen while the others go on; a member whose
 first epoch is not finite ends with the lone fit's error, without harming the rest.
@@ -348,6 +348,9 @@ class Group:
         width = max(len(r) for r in rows)
         pos = np.zeros((len(rows), max(width, 1)), np.int32)
         for j, r in enumerate(rows):
+            # padding repeats one of the member's own rows: its outputs on another
+            # member's rows (which could overflow) never enter even a masked gradient
+            pos[j, :] = r[0] if len(r) else self.members[j].rows[0]
             pos[j, : len(r)] = r
         return tf.constant(pos), tf.constant([len(r) for r in rows], tf.int32)
 
@@ -407,6 +410,7 @@ class Group:
             stop = m.loop.end_epoch(loss, finite, snapshot, validation)
         except Exception as error:  # what the lone fit raises (a first epoch not finite)
             m.result.error = error
+            m.loop.report.close()
             return
         if stop:  # read now: the group's tensors move on
             m.result.weights, m.p.optimizer_state = m.loop.finish()
@@ -428,7 +432,9 @@ class Group:
     def interrupted(self):
         """Ctrl-C: the members still training end with their last completed epoch."""
         for m in self.members:
-            if m.active:
+            # also a member stopped but not yet read (Ctrl-C between the two)
+            unread = m.result.weights is None and m.result.error is None
+            if m.active or unread:
                 m.loop.interrupted()
                 m.result.weights, m.p.optimizer_state = m.loop.finish()
                 m.p.optimizer_spec = m.plan.train_spec
@@ -513,6 +519,8 @@ def train_alone(plan, hooks=None):
     except KeyboardInterrupt:
         # keep the last completed epoch; a second Ctrl-C during this wrap-up propagates
         (result,) = group.interrupted()
+    finally:
+        group.members[0].loop.report.close()  # a progress bar ends whatever happens
     if result.error is not None:
         raise result.error
     return result.weights, result.n_iter

@@ -135,8 +135,9 @@ class _SplitCache:
         return self.done[key]
 
     def data_key(self, X, y, sample_weight, validation):
-        # the arrays live as long as the search
-        ids = (id(X), id(y), id(sample_weight), id(validation))
+        # the arrays live as long as the search (the ValidationSet around them does not)
+        given = () if validation is None else (validation.X, validation.y, validation.sample_weight)
+        ids = (id(X), id(y), id(sample_weight), *map(id, given))
         if ids not in self.hashes:
             self.hashes[ids] = data_key(X, y, sample_weight, validation)
         return self.hashes[ids]

@@ -67,7 +67,9 @@ def cross_validate(
         error_score=error_score,
     )
     params = dict(params or {})
-    fit_params = network_fit_params(estimator, params) if fuse else None
+    # routed groups go to the splitter through scikit-learn's own routing: left to it
+    fused = fuse and "groups" not in params
+    fit_params = network_fit_params(estimator, params) if fused else None
     if fit_params is None or not has_network(estimator):
         return sk_model_selection.cross_validate(estimator, X, y, cv=cv, **kwargs)
     X, y = indexable(X, y)
