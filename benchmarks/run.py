@@ -241,18 +241,23 @@ def seed_and_latency(quick):
 
 def _instrument(acc):
     """Time keraskit's fit stages (for the breakdown) by wrapping engine functions."""
-    from keraskit._engine import lone, template, trainer
+    from keraskit._engine import lone, loop, population, template, trainer
     from keraskit.estimators import _base, _heads
 
     targets = [
         (_base.BaseKerasEstimator, "_validate_fit_data", "validate X, y"),
         (_heads.ClassifierHead, "prepare", "encode targets"),
         (template, "initial_weights", "draw initial weights"),
-        (trainer.Trainer, "start", "load weights and optimizer state"),
-        (trainer.Trainer, "optimizer_state", "unpack optimizer state"),
-        (template.Template, "get_weights", "unpack weights"),
-        (lone.LoneEpochs, "run_epoch", "compiled epochs (TensorFlow)"),
-        (lone, "train", "training loop (all)"),
+        # the Keras-template backend (partial_fit, callbacks, long fits)
+        (trainer.Trainer, "start", "template: load weights and optimizer state"),
+        (trainer.Trainer, "optimizer_state", "template: unpack optimizer state"),
+        (template.Template, "get_weights", "template: unpack weights"),
+        (lone.LoneEpochs, "run_epoch", "template: compiled epochs (TensorFlow)"),
+        (lone, "train", "template: training loop (all)"),
+        # the stacked backend (short lone fits, a group of one)
+        (population.Group, "__init__", "stacked: group set-up"),
+        (population.Group, "train", "stacked: epochs and bookkeeping (all)"),
+        (loop.MemberLoop, "end_epoch", "scikit-learn's bookkeeping per epoch"),
         (_base.BaseKerasEstimator, "_set_fitted", "fitted attributes"),
     ]
     _time_calls(acc, targets)
