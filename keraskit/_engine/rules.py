@@ -371,7 +371,7 @@ def update(solver, params, grads, state, iterations, stepping, constants):
     params, grads : list of tf.Tensor
         Stacked variables and their gradients (leading axis: members).
     state : list of tf.Tensor
-        Stacked state (:func:`initial_state`'s layout).
+        Stacked state (:func:`initial_arrays`' layout, one row per member).
     iterations : tf.Tensor
         ``(members,)`` int64: the steps each member made before this one.
     stepping : tf.Tensor
@@ -405,32 +405,8 @@ def update(solver, params, grads, state, iterations, stepping, constants):
     return new_params, new_slots + extras
 
 
-def initial_state(solver, params):
-    """The state of members that have not stepped yet, stacked as ``params``.
-
-    Parameters
-    ----------
-    solver : str
-        A stochastic solver.
-    params : list of tf.Tensor
-        Stacked variables (leading axis: members).
-
-    Returns
-    -------
-    state : list of tf.Tensor
-        Each variable's slots in turn (``RULES[solver].slots``, Keras' order), then the
-        optimizer-level state (``RULES[solver].extras``, one ``(members,)`` vector each).
-    """
-    rule = RULES[solver]
-    params = [tf.convert_to_tensor(p) for p in params]
-    inits = rule.slot_init or (0.0,) * len(rule.slots)
-    slots = [tf.fill(tf.shape(p), tf.constant(v, p.dtype)) for p in params for v in inits]
-    members, dt = tf.shape(params[0])[:1], params[0].dtype
-    return slots + [tf.fill(members, tf.constant(v, dt)) for _, v in rule.extras]
-
-
 def initial_arrays(solver, shapes, dtype):
-    """One member's fresh state as NumPy arrays, in :func:`initial_state`'s layout.
+    """One member's fresh state as NumPy arrays; members' are stacked to train together.
 
     Parameters
     ----------

@@ -43,6 +43,11 @@ N_STEPS = 6
 TOL = {"float64": 1e-13, "float32": 1e-6}
 
 
+def _fresh_state(solver, n, dtype):
+    """``n`` members' fresh state, stacked as a population trains it."""
+    return [tf.constant(np.stack([a] * n)) for a in rules.initial_arrays(solver, SHAPES, dtype)]
+
+
 def _stacked_step(solver, dtype, params, grads, state, iterations, lr, constants, stepping):
     c = rules.member_constants(solver, lr, constants, dtype)
     params, state = rules.update(solver, params, grads, state, iterations, stepping, c)
@@ -98,7 +103,7 @@ def test_stacked_members_step_as_their_lone_keras_optimizers(solver, dtype, mode
     start = [rng.normal(size=(n, *shape)).astype(dtype) for shape in SHAPES]
     lone = [_lone(spec, [w[j] for w in start], dtype, mode) for j, spec in enumerate(specs)]
     params = [tf.constant(w) for w in start]
-    state = rules.initial_state(solver, params)
+    state = _fresh_state(solver, n, dtype)
     iterations = tf.zeros((n,), tf.int64)
     constants = tf.constant([rules.constants_row(s) for s in specs], tf.float64)
     for t in range(N_STEPS):
@@ -124,7 +129,7 @@ def test_members_that_do_not_step_keep_their_variables_and_state_bit_for_bit(sol
     specs = [TrainSpec("squared_error", solver, **kw) for kw in MEMBERS[solver]]
     n = len(specs)
     params = [tf.constant(rng.normal(size=(n, *shape))) for shape in SHAPES]
-    state = rules.initial_state(solver, params)
+    state = _fresh_state(solver, n, "float64")
     constants = tf.constant([rules.constants_row(s) for s in specs], tf.float64)
     lr = tf.constant(np.full(n, 0.05, np.float32))
     iterations = tf.zeros((n,), tf.int64)
