@@ -284,7 +284,7 @@ class Group:
         self.state = [tf.constant(np.stack(arrays)) for arrays in zip(*fresh, strict=True)]
         self.iterations = tf.zeros((len(plans),), tf.int64)
         self.members = [
-            _Fit(p, offsets[j], self._start_snapshot(j, p), hooks, warn)
+            _Fit(p, offsets[j], self._start_snapshot(p, fresh[j]), hooks, warn)
             for j, p in enumerate(plans)
         ]
         self.fixed = (tf.constant(first.cfg.batch_size), tf.constant(self.scale, dt))
@@ -359,9 +359,8 @@ class Group:
         shapes = [np.shape(plan.weights[0][v]) for v in self.chain.variables]
         return initial_arrays(self.solver, shapes, plan.arch.dtype)
 
-    def _start_snapshot(self, j, plan):
-        """What member ``j`` starts from: its weights and a fresh optimizer state."""
-        fresh = self._fresh_state(plan)
+    def _start_snapshot(self, plan, fresh):
+        """What a member starts from: its weights and its ``fresh`` optimizer state."""
         with np.errstate(over="ignore"):
             rate = np.float32(plan.progress.learning_rate)
         return Snapshot.of(plan.weights, self._keras_state(plan, 0, fresh, rate))
