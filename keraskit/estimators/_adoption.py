@@ -52,9 +52,7 @@ def data_key(X, y, sample_weight, validation=None):
 
     ``validation`` is the call's fixed validation set (``X_val``...), or ``None``.
     """
-    if validation is None:  # the key of calls without one, as it always was
-        return joblib.hash((X, y, sample_weight))
-    return joblib.hash((X, y, sample_weight, validation.X, validation.y, validation.sample_weight))
+    return joblib.hash((X, y, sample_weight, validation))
 
 
 def fit_key(est, X, y, sample_weight, data=None, validation=None):
