@@ -32,7 +32,14 @@ def _start_tensorflow():
     return time.perf_counter() - start
 
 
-def _timed_fit(est, X, y):
+#: Epochs of every network in a ``--quick`` tour (it checks the tour, not the scores).
+QUICK_EPOCHS = 3
+
+
+def _timed_fit(est, X, y, quick=False):
+    if quick:  # every max_iter, also of a search's or a pipeline's network
+        names = [k for k in est.get_params() if k == "max_iter" or k.endswith("__max_iter")]
+        est.set_params(**dict.fromkeys(names, QUICK_EPOCHS))
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -40,7 +47,7 @@ def _timed_fit(est, X, y):
     return time.perf_counter() - start
 
 
-def _rows(fitted):
+def _rows(fitted, quick):
     X, y = load_digits(return_X_y=True)
     X_tr, X_te, y_tr, y_te = train_test_split(X / 16.0, y, random_state=0, stratify=y)
     classifiers = [
@@ -58,13 +65,13 @@ def _rows(fitted):
         ),
     ]
     for name, est in classifiers:
-        seconds = _timed_fit(est, X_tr, y_tr)
+        seconds = _timed_fit(est, X_tr, y_tr, quick)
         if name.startswith("keraskit"):
             fitted[name] = est
         yield "digits (accuracy)", name, est.score(X_te, y_te), seconds, est.n_iter_
     images_tr, images_te = (X.reshape(-1, 8, 8).astype("float32") for X in (X_tr, X_te))
     cnn = keraskit.CNNClassifier(random_state=0)
-    seconds = _timed_fit(cnn, images_tr, y_tr)
+    seconds = _timed_fit(cnn, images_tr, y_tr, quick)
     fitted["keraskit CNNClassifier on 8x8 images"] = cnn
     yield (
         "digits (accuracy)",
@@ -87,24 +94,29 @@ def _rows(fitted):
     ]
     for name, est in regressors:
         pipe = make_pipeline(StandardScaler(), est)
-        seconds = _timed_fit(pipe, X_tr, y_tr)
+        seconds = _timed_fit(pipe, X_tr, y_tr, quick)
         yield "diabetes (R^2)", name, pipe.score(X_te, y_te), seconds, est.n_iter_
 
 
-def _reconstruction_rows(fitted):
+def _reconstruction_rows(fitted, quick):
     X, _ = load_digits(return_X_y=True)
     X_tr, X_te = train_test_split((X / 16.0).astype("float32"), random_state=0)
     for k in (2, 8):
         pca = PCA(k).fit(X_tr)
         pca_mse = float(((pca.inverse_transform(pca.transform(X_te)) - X_te) ** 2).mean())
         ae = keraskit.AutoencoderTransformer(encoding_dim=k, random_state=0)  # defaults
-        seconds = _timed_fit(ae, X_tr, None)
+        seconds = _timed_fit(ae, X_tr, None, quick)
         fitted[f"keraskit AutoencoderTransformer, encoding_dim={k}"] = ae
         yield k, pca_mse, -ae.score(X_te), seconds
 
 
-def _searches():
+def _searches(quick):
     """Run one small grid search twice: scikit-learn's on its MLP, keraskit's fused on its own.
+
+    Parameters
+    ----------
+    quick : bool
+        Train every network for ``QUICK_EPOCHS`` epochs.
 
     Yields
     ------
@@ -128,15 +140,15 @@ def _searches():
         ),
     ]
     for name, search in searches:
-        yield name, search, _timed_fit(search, X_tr, y_tr)
+        yield name, search, _timed_fit(search, X_tr, y_tr, quick)
 
 
-def _print_searches():
+def _print_searches(quick):
     """Print the searches of :func:`_searches` and whether their best scores agree."""
     header = f"{'digits grid search':<37} {'best parameters':<38} {'3-fold':>7} {'wall s':>7}"
     print(f"\n{header} {'fused fits':>10}")
     best = {}
-    for name, search, seconds in _searches():
+    for name, search, seconds in _searches(quick):
         params = ", ".join(f"{k}={v}" for k, v in sorted(search.best_params_.items()))
         n_fits = len(search.cv_results_["params"]) * search.n_splits_
         fused = f"{search.n_fused_fits_} of {n_fits}" if hasattr(search, "n_fused_fits_") else "-"
@@ -173,13 +185,16 @@ def _write_plots(fitted, folder):
         print(f"  {os.path.basename(path)}")
 
 
-def main(folder="keraskit_demo_output"):
+def main(folder="keraskit_demo_output", quick=False):
     """Run the tour, print the comparison tables and write learning-curve plots.
 
     Parameters
     ----------
     folder : str, default="keraskit_demo_output"
         Where the learning-curve PNGs go.
+    quick : bool, default=False
+        Train every network for ``QUICK_EPOCHS`` epochs only (``python -m keraskit --quick``:
+        a check that the tour runs, with scores that mean nothing).
     """
     fitted = {}
     print(f"keraskit {keraskit.__version__}: scikit-learn estimators made of Keras networks\n")
@@ -187,12 +202,12 @@ def main(folder="keraskit_demo_output"):
     header = f"{'data':<18} {'estimator':<50} {'score':>7} {'fit s':>7} {'epochs':>7}"
     print(header)
     print("-" * len(header))
-    for data, name, score, seconds, epochs in _rows(fitted):
+    for data, name, score, seconds, epochs in _rows(fitted, quick):
         print(f"{data:<18} {name:<50} {score:>7.3f} {seconds:>7.2f} {epochs:>7d}")
     print(f"\n{'digits reconstruction':<24} {'PCA MSE':>9} {'autoencoder MSE':>16} {'fit s':>7}")
-    for k, pca_mse, ae_mse, seconds in _reconstruction_rows(fitted):
+    for k, pca_mse, ae_mse, seconds in _reconstruction_rows(fitted, quick):
         print(f"{'encoding_dim=' + str(k):<24} {pca_mse:>9.4f} {ae_mse:>16.4f} {seconds:>7.2f}")
-    _print_searches()
+    _print_searches(quick)
     print(
         "\nEach keraskit time is a first fit in this process: it includes tracing the network's "
         "graph;\nlater fits of that shape reuse it (see benchmarks/)."
@@ -201,4 +216,10 @@ def main(folder="keraskit_demo_output"):
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m keraskit", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_EPOCHS} epochs per network: checks the tour"
+    )
+    main(quick=parser.parse_args().quick)

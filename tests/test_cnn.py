@@ -35,16 +35,15 @@ def test_default_cnn_on_digit_images_beats_098_as_images_and_as_pipeline_rows(di
     cnn = _fit(CNNClassifier(random_state=0), X_tr, y_tr)  # (n, 8, 8)
     assert cnn.input_shape_ == (8, 8, 1)
     images_acc = cnn.score(X_te, y_te)
+    print(f"digits: CNN images {images_acc:.4f}")
+    assert images_acc >= 0.98
+    # the same network given the images as pipeline rows trains the same arithmetic, so its
+    # accuracy is the same (a few epochs show it, without a second full fit)
     flat = FunctionTransformer(lambda X: X.reshape(len(X), -1))
-    pipe = make_pipeline(flat, CNNClassifier(input_shape=(8, 8, 1), random_state=0))
-    rows_acc = _fit(pipe, X_tr, y_tr).score(X_te, y_te)
-    mlp_acc = _fit(MLPClassifier(random_state=0), X_tr.reshape(len(X_tr), -1), y_tr).score(
-        X_te.reshape(len(X_te), -1), y_te
-    )
-    print(
-        f"digits: CNN images {images_acc:.4f}, CNN pipeline rows {rows_acc:.4f}, MLP {mlp_acc:.4f}"
-    )
-    assert images_acc >= 0.98 and rows_acc >= 0.98
+    pipe = make_pipeline(flat, CNNClassifier(input_shape=(8, 8, 1), random_state=0, max_iter=3))
+    rows = _fit(pipe, X_tr, y_tr)
+    images = _fit(CNNClassifier(random_state=0, max_iter=3), X_tr, y_tr)
+    np.testing.assert_array_equal(rows.predict_proba(X_te), images.predict_proba(X_te))
 
 
 def test_default_cnn_beats_default_mlp_on_shifted_signals():

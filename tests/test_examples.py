@@ -23,8 +23,9 @@ def test_example_runs(path, tmp_path):
 
 
 def test_demo_runs_and_writes_learning_curves(tmp_path):
+    # --quick: the same tour with a few epochs per network (the full one is make demo's)
     done = subprocess.run(
-        [sys.executable, "-m", "keraskit"],
+        [sys.executable, "-m", "keraskit", "--quick"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -34,5 +35,6 @@ def test_demo_runs_and_writes_learning_curves(tmp_path):
     assert "keraskit MLPClassifier" in done.stdout and "sklearn MLPClassifier" in done.stdout
     assert "autoencoder MSE" in done.stdout
     assert "keraskit GridSearchCV" in done.stdout and "sklearn GridSearchCV" in done.stdout
+    assert "keraskit's best score equals scikit-learn's" in done.stdout
     plots = sorted((tmp_path / "keraskit_demo_output").glob("*.png"))
     assert len(plots) == 5 and all(p.stat().st_size > 5000 for p in plots)

@@ -56,7 +56,7 @@ def _check_members(estimators, X, y, budget=None, tol=1e-12, **fit_params):
             assert (got is None) == (expected is None), name
             if expected is not None:
                 np.testing.assert_allclose(got, expected, rtol=1e-12, err_msg=name)
-        state, lone_state = member._progress.optimizer_state, fitted._progress.optimizer_state
+        state, lone_state = member._resume.optimizer_state, fitted._resume.optimizer_state
         assert len(state) == len(lone_state)
         for a, b in zip(state, lone_state, strict=True):
             assert a.dtype == b.dtype and a.shape == b.shape
@@ -197,7 +197,7 @@ def test_partial_fit_continues_a_member_as_it_continues_a_lone_fit(digits, solve
         lone = clone(est).fit(X, y)
     member.fit_from_plan(plan, result.weights, result.n_iter)
     for part, lone_part in zip(
-        member._progress.optimizer_state, lone._progress.optimizer_state, strict=True
+        member._resume.optimizer_state, lone._resume.optimizer_state, strict=True
     ):
         assert part.dtype == lone_part.dtype and part.shape == lone_part.shape
         np.testing.assert_allclose(part, lone_part, rtol=1e-10, atol=1e-14)

@@ -81,3 +81,25 @@ def test_an_old_pickle_keeps_training():
     est.partial_fit(X, X.sum(axis=1))
     assert est.t_ == t + len(X)  # sklearn's count of samples seen goes on
     assert not np.array_equal(est.predict(X), before)
+
+
+@pytest.mark.parametrize("how", ["pickle", "file"])
+def test_an_old_estimator_moves_its_optimizer_state_and_best_weights_to_resume(how):
+    # before format 3, Progress held them; a later partial_fit still continues from them
+    def load(name):
+        if how == "file":
+            return keraskit.load(HERE / f"{name}.keraskit")
+        with open(HERE / f"{name}.pkl", "rb") as f:
+            return pickle.load(f)
+
+    best = load("mlp_classifier_early_stopping")
+    assert best._resume.best_weights is not None
+    assert not hasattr(best._progress, "best_weights")
+    est, fresh = load("mlp_regressor_partial_fit"), load("mlp_regressor_partial_fit")
+    assert est._resume.optimizer_state is not None
+    assert not hasattr(est._progress, "optimizer_state")
+    fresh._resume.optimizer_state = None  # the same fit without the saved Adam moments
+    X = EXPECTED["mlp_regressor_partial_fit/X"]
+    for e in (est, fresh):
+        e.partial_fit(X, X.sum(axis=1))
+    assert not np.allclose(est.predict(X), fresh.predict(X), rtol=1e-9)

@@ -43,7 +43,7 @@ def test_divergence_with_keras_callbacks_keeps_a_finite_optimizer_state():
     est = MLPClassifier((8,), solver="sgd", max_iter=10, random_state=0, callbacks=[Explode()])
     with pytest.warns(ConvergenceWarning, match="diverged at iteration 3"):
         est.fit(X / 16.0, y)
-    state = est._progress.optimizer_state  # what a later partial_fit continues from
+    state = est._resume.optimizer_state  # what a later partial_fit continues from
     assert all(np.isfinite(a).all() for a in state)
     assert np.isfinite(est.predict_proba(X / 16.0)).all()
 
@@ -91,7 +91,7 @@ def test_a_fused_member_that_diverges_later_ends_as_its_lone_fit():
     assert 1 < lone.n_iter_ < est.max_iter  # it diverged after its first epoch
     assert member.n_iter_ == lone.n_iter_
     np.testing.assert_allclose(member.loss_curve_, lone.loss_curve_, rtol=1e-12)
-    for a, b in zip(member._progress.optimizer_state, lone._progress.optimizer_state, strict=True):
+    for a, b in zip(member._resume.optimizer_state, lone._resume.optimizer_state, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     for a, b in zip(member._weights[0], lone._weights[0], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)

@@ -299,10 +299,10 @@ def test_sparse_input_gives_the_dense_result(digits):
 
 
 def test_sparse_training_never_densifies_the_whole_matrix():
-    # 1,000,000 x 4,000 float32 is 16 GB dense; trained and predicted batch by batch.
+    # 250,000 x 4,000 float32 is 4 GB dense; trained and predicted batch by batch.
     rng = np.random.RandomState(0)
-    n, d = 1_000_000, 4_000
-    nnz = 80_000
+    n, d = 250_000, 4_000
+    nnz = 20_000
     values = rng.rand(nnz).astype(np.float32)
     X = sp.csr_matrix((values, (rng.randint(n, size=nnz), rng.randint(d, size=nnz))), (n, d))
     y = rng.randint(0, 2, size=n)

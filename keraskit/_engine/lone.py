@@ -128,7 +128,7 @@ def _run(member, epochs, trainer):
         trainer.start(*member.final.pair())
 
 
-def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng, hooks=None):
+def train(trainer, init_weights, data, cfg, progress, resume, score_fn, callbacks, rng, hooks=None):
     """Train the template of ``trainer`` from ``init_weights``; return the fitted weights.
 
     Parameters
@@ -142,8 +142,10 @@ def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng, 
     cfg : FitConfig
         Loop settings.
     progress : Progress
-        Bookkeeping, updated in place (``optimizer_state`` is read to continue a
-        ``partial_fit`` and written at the end).
+        Bookkeeping, updated in place.
+    resume : Resume
+        Optimizer state (read to continue a ``partial_fit``, written at the end) and best
+        weights.
     score_fn : callable
         Maps validation outputs to the validation score (higher is better).
     callbacks : list of keras.callbacks.Callback or None
@@ -162,14 +164,14 @@ def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng, 
     """
     template = trainer.template
     with template.lock:
-        state = None
-        if cfg.incremental and progress.optimizer_spec == trainer.spec:
-            state = progress.optimizer_state
+        state = resume.state_for(trainer.spec) if cfg.incremental else None
         state = trainer.start(init_weights, state, progress.learning_rate)
         start = Snapshot.of(template.as_variables(init_weights), state)
         cbs = KerasCallbacks.of(trainer, callbacks)
         epochs = LoneEpochs(trainer, data, cfg)  # before the member starts a progress bar
-        member = MemberLoop(cfg, progress, score_fn, rng, data.n_train, start, hooks, callbacks=cbs)
+        member = MemberLoop(
+            cfg, progress, resume, score_fn, rng, data.n_train, start, hooks, callbacks=cbs
+        )
         if cbs is not None:
             cbs.list.on_train_begin()
         try:
@@ -180,6 +182,4 @@ def train(trainer, init_weights, data, cfg, progress, score_fn, callbacks, rng, 
         if cbs is not None:
             cbs.list.on_train_end()  # callbacks may change the weights (restore_best_weights)
             final = (template.get_weights(), trainer.get_optimizer_state())
-        weights, progress.optimizer_state = member.finish(final)
-        progress.optimizer_spec = trainer.spec
-        return weights, member.n_iter
+        return member.finish(trainer.spec, final), member.n_iter

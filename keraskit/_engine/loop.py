@@ -151,6 +151,9 @@ class MemberLoop:
         Loop settings.
     progress : Progress
         Bookkeeping, updated in place.
+    resume : Resume
+        Best weights (kept in place under early stopping) and, once the fit ends, its
+        optimizer state.
     score_fn : callable or None
         Validation outputs to the validation score (higher is better).
     rng : numpy.random.RandomState
@@ -168,10 +171,11 @@ class MemberLoop:
     """
 
     def __init__(
-        self, cfg, progress, score_fn, rng, n_train, start, hooks=None, warn=warn_now,
+        self, cfg, progress, resume, score_fn, rng, n_train, start, hooks=None, warn=warn_now,
         callbacks=None,
     ):  # fmt: skip
-        self.cfg, self.p, self.score_fn, self.rng = cfg, progress, score_fn, rng
+        self.cfg, self.p, self.resume = cfg, progress, resume
+        self.score_fn, self.rng = score_fn, rng
         self.n_train = n_train
         self.order = np.arange(n_train, dtype=np.int32)
         self.hooks = hooks or EpochHooks()
@@ -252,7 +256,7 @@ class MemberLoop:
         p.validation_scores.append(score)
         self.report.validation(score)
         if count_no_improvement(p, self.cfg.tol, score):
-            p.best_weights = snapshot.weights()  # the weights that ended this epoch
+            self.resume.best_weights = snapshot.weights()  # the weights ending this epoch
 
     def _schedule(self, logs):
         """The rate for the next epoch, callbacks and the plateau rule; whether to stop."""
@@ -302,16 +306,28 @@ class MemberLoop:
             stacklevel=4,
         )
 
-    def finish(self, final=None):
-        """``(weights, optimizer_state)`` the fit ends with.
+    def finish(self, spec, final=None):
+        """The weights the fit ends with; its optimizer state goes to ``resume``.
 
         The snapshot it stopped at (or rolled back to), unless ``final`` (what Keras
         callbacks left in the model) is given; under early stopping, the best weights.
+
+        Parameters
+        ----------
+        spec : TrainSpec
+            The training signature the optimizer state belongs to.
+        final : tuple of (weights, optimizer_state), default=None
+            What Keras callbacks left in the model.
+
+        Returns
+        -------
+        weights : tuple of (list of ndarray, list of ndarray)
         """
         self.report.close()
         weights, state = (self.final or self.last_good).pair() if final is None else final
-        if self.p.early_stopping and self.p.best_weights is not None:
-            weights = self.p.best_weights
+        if self.p.early_stopping and self.resume.best_weights is not None:
+            weights = self.resume.best_weights
         # a stopped member of a group must not keep the group's tensors alive
         self.final = self.last_good = self.prev_good = Snapshot.of(weights, state)
-        return weights, state
+        self.resume.optimizer_state, self.resume.optimizer_spec = state, spec
+        return weights

@@ -209,7 +209,7 @@ class _Fit:
     """One planned fit in a group: its rows, its :class:`~loop.MemberLoop` and its result."""
 
     def __init__(self, plan, offsets, start, hooks=None, warn=None):
-        self.plan, self.p = plan, plan.progress
+        self.plan = plan
         data = plan.data
         offset, val_offset = offsets
         rows = np.arange(data.n_train) if data.rows is None else data.rows
@@ -226,8 +226,9 @@ class _Fit:
                 self.result.warnings.append((message, category))
 
         self.loop = MemberLoop(
-            plan.cfg, plan.progress, plan.score_fn, plan.rng, data.n_train, start, hooks, warn
-        )
+            plan.cfg, plan.progress, plan.resume, plan.score_fn, plan.rng, data.n_train, start,
+            hooks, warn,
+        )  # fmt: skip
         self.rate = np.float32(plan.progress.learning_rate)
 
     @property
@@ -412,8 +413,7 @@ class Group:
             m.loop.report.close()
             return
         if stop:  # read now: the group's tensors move on
-            m.result.weights, m.p.optimizer_state = m.loop.finish()
-            m.p.optimizer_spec = m.plan.train_spec
+            m.result.weights = m.loop.finish(m.plan.train_spec)
 
     def _validate(self, val):
         """Every member's validation outputs and loss parts, on the host."""
@@ -435,8 +435,7 @@ class Group:
             unread = m.result.weights is None and m.result.error is None
             if m.active or unread:
                 m.loop.interrupted()
-                m.result.weights, m.p.optimizer_state = m.loop.finish()
-                m.p.optimizer_spec = m.plan.train_spec
+                m.result.weights = m.loop.finish(m.plan.train_spec)
         return self._results(0.0)
 
     def _results(self, seconds):

@@ -72,18 +72,43 @@ class Progress:
     best_loss: float | None = np.inf
     validation_scores: list | None = None
     best_validation_score: float | None = None
-    best_weights: tuple | None = None
     no_improvement_count: int = 0
     t: int = 0
     history: list = field(default_factory=list)
-    optimizer_state: list | None = None
-    optimizer_spec: object = None
 
     def __post_init__(self):
         if self.early_stopping and self.validation_scores is None:  # new, not restored
             self.validation_scores = []
             self.best_validation_score = -np.inf
             self.best_loss = None
+
+
+@dataclass
+class Resume:
+    """What a later fit continues from besides the weights and :class:`Progress`.
+
+    Kept apart from the bookkeeping: it holds arrays (a network's worth of them), where
+    :class:`Progress` holds sklearn's counters and curves.
+
+    Parameters
+    ----------
+    optimizer_state : list of ndarray, default=None
+        The optimizer's slots and iterations as the last fit ended (a ``partial_fit``
+        continues from them).
+    optimizer_spec : TrainSpec, default=None
+        The training signature that state belongs to (another solver starts afresh).
+    best_weights : tuple, default=None
+        Under early stopping, the weights of the best validation score so far: a warm
+        start that never beats it ends with them, as sklearn's ``_best_coefs``.
+    """
+
+    optimizer_state: list | None = None
+    optimizer_spec: object = None
+    best_weights: tuple | None = None
+
+    def state_for(self, spec):
+        """The optimizer state to continue from under ``spec`` (``None``: start afresh)."""
+        return self.optimizer_state if self.optimizer_spec == spec else None
 
 
 @dataclass
@@ -130,6 +155,8 @@ class FitPlan:
         Starting weights, in the template's variable order.
     progress : Progress
         Bookkeeping to update.
+    resume : Resume
+        Optimizer state and best weights to continue from; updated at the end.
     data : FitData
         Encoded training (and validation) arrays.
     cfg : FitConfig
@@ -148,6 +175,7 @@ class FitPlan:
     train_spec: TrainSpec
     weights: tuple
     progress: Progress
+    resume: Resume
     data: FitData
     cfg: FitConfig
     score_fn: object

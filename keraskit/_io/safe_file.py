@@ -107,7 +107,12 @@ def _decode(value, arrays, dataclasses_by_name):
         cls = dataclasses_by_name.get(value["__dataclass__"])
         if cls is None:
             raise ValueError(f"unknown record type {value['__dataclass__']!r}")
-        return cls(**{k: dec(v) for k, v in value["fields"].items()})
+        fields = {k: dec(v) for k, v in value["fields"].items()}
+        known = {f.name for f in dataclasses.fields(cls)}
+        record = cls(**{k: v for k, v in fields.items() if k in known})
+        # fields of an older format stay as attributes, for the estimator's upgrade to move
+        record.__dict__.update({k: v for k, v in fields.items() if k not in known})
+        return record
     if "__frame__" in value:
         frame = value["__frame__"]
         history = pd.DataFrame(dec(frame["rows"]), columns=frame["columns"])
@@ -237,6 +242,9 @@ def load_estimator(path):
     est = cls(**params)
     for key, value in _decode(document["state"], arrays, dataclasses_by_name).items():
         setattr(est, key, value)
+    upgrade = getattr(est, "_upgrade_loaded_state", None)
+    if upgrade is not None:  # state written by an older format, brought up to date
+        upgrade()
     config = _decode(document.get("output_config"), arrays, dataclasses_by_name)
     if config:
         est._sklearn_output_config = config

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 #: Bumped when the pickled state of an estimator changes incompatibly.
 #: 2: the ``mixed_precision`` and ``distribution`` parameters (absent from format 1).
-FORMAT_VERSION = 2
+#: 3: the optimizer state and best weights in a ``Resume`` record of their own (format 2
+#: kept them in ``Progress``; the estimators move them on loading).
+FORMAT_VERSION = 3
 
 #: Parameters added since format 1, with the value that keeps an older estimator's behaviour.
 ADDED_PARAMETERS = {"mixed_precision": False, "distribution": None, "progress_bar": False}

@@ -24,7 +24,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .._engine.devices import DISTRIBUTIONS, MIXED_PRECISIONS
 from .._engine.optimizers import FULL_BATCH_SOLVERS, OPTIMIZERS, SOLVERS, TRAITS
-from .._engine.records import FitConfig, FitData, FitPlan, Progress, TrainSpec
+from .._engine.records import FitConfig, FitData, FitPlan, Progress, Resume, TrainSpec
 from .._engine.schedules import SCHEDULES, effective_schedule
 from .._io.keras_bytes import model_from_bytes, model_to_bytes, model_weights
 from .._io.registry import register_records
@@ -50,6 +50,7 @@ register_records(
     specs.AutoencoderSpec,
     specs.ConvAutoencoderSpec,
     Progress,
+    Resume,
     TrainSpec,
 )
 
@@ -181,6 +182,7 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
                 plan.data,
                 plan.cfg,
                 plan.progress,
+                plan.resume,
                 plan.score_fn,
                 plan.callbacks,
                 plan.rng,
@@ -292,9 +294,9 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
         if first:
             shared = cache.get_template(arch, self.distribution)
             weights = template.initial_weights(shared, rng, self._init_factor())
-            progress = Progress(self._uses_validation(), self.learning_rate_init)
+            progress, resume = Progress(self._uses_validation(), self.learning_rate_init), Resume()
         else:
-            weights, progress = self._warm_state(arch, incremental)
+            weights, progress, resume = self._warm_state(arch, incremental)
         callbacks = [copy.deepcopy(cb) for cb in self.callbacks or ()]
         score_fn = None
         if validation is not None:
@@ -311,6 +313,7 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
             self._train_spec(),
             weights,
             progress,
+            resume,
             data,
             cfg,
             score_fn,
@@ -459,13 +462,13 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
                 "warm_start needs the same network as the previous fit: got "
                 f"{arch}, previously {self._arch}. Set warm_start=False to start anew."
             )
-        progress = copy.deepcopy(self._progress)
+        progress, resume = copy.deepcopy(self._progress), copy.copy(self._resume)
         if not incremental:  # a new fit gets a new optimizer, as in sklearn
             progress.learning_rate = self.learning_rate_init
-            progress.optimizer_state = None
+            resume.optimizer_state = None
         if progress.early_stopping != self._uses_validation():
-            progress = Progress(self._uses_validation(), self.learning_rate_init)
-        return self._weights, progress
+            progress, resume = Progress(self._uses_validation(), self.learning_rate_init), Resume()
+        return self._weights, progress, resume
 
     def _split(self, X, Y, sw, rng):
         if not self._uses_validation():
@@ -519,7 +522,7 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
         arch, progress = plan.arch, plan.progress
         self._arch = arch
         self._weights = weights
-        self._progress = progress
+        self._progress, self._resume = progress, plan.resume
         self._runtime = Runtime()
         self.n_iter_ = n_iter
         self.n_outputs_ = arch.n_outputs
@@ -617,6 +620,22 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
         """
         return shallow_copy(self)
 
+    def _upgrade_loaded_state(self):
+        """Move what an older format kept in ``Progress`` (before format 3) to ``Resume``.
+
+        Called on unpickling and by ``load_estimator`` for a file's state.
+        """
+        progress = self.__dict__.get("_progress")
+        if progress is None or "_resume" in self.__dict__:
+            return
+        legacy = progress.__dict__
+        self._resume = Resume(
+            **{
+                f: legacy.pop(f, None)
+                for f in ("optimizer_state", "optimizer_spec", "best_weights")
+            }
+        )
+
     def __getstate__(self):
         state = dict(super().__getstate__())  # object.__getstate__ returns __dict__ itself
         state.pop("_runtime", None)
@@ -631,6 +650,7 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
         state = upgrade_state(state, self._get_param_names())
         data = state.pop("_keras_bytes", None)
         super().__setstate__(state)
+        self._upgrade_loaded_state()
         self._runtime = Runtime()
         if data is not None:
             model = model_from_bytes(data)

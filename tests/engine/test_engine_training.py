@@ -10,7 +10,7 @@ from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 
 from keraskit._engine import cache, data, distribute, lbfgs, lone, template
-from keraskit._engine.records import FitData, Progress, TrainSpec
+from keraskit._engine.records import FitData, Progress, Resume, TrainSpec
 from keraskit._networks.specs import MLPSpec
 
 
@@ -26,18 +26,20 @@ def test_a_template_trains_on_arrays_and_the_loss_falls(make_cfg):
     trainer = cache.get_trainer(spec, TrainSpec("squared_error", "adam"))
     rng = np.random.RandomState(0)
     weights = template.initial_weights(trainer.template, rng, 6.0)
-    progress = Progress(early_stopping=False, learning_rate=0.05)
+    progress, resume = Progress(early_stopping=False, learning_rate=0.05), Resume()
+    data = FitData(X, Y, np.ones(len(X)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fitted, n_iter = lone.train(
-            trainer, weights, FitData(X, Y, np.ones(len(X))), make_cfg(), progress, None, None, rng
+            trainer, weights, data, make_cfg(), progress, resume, None, None, rng
         )
     assert n_iter == 30 and len(progress.loss_curve) == 30
     assert progress.loss_curve[-1] < progress.loss_curve[0] / 5
     tensors = tuple([tf.constant(a) for a in part] for part in fitted)
     out = trainer.template.predict(fitted, lambda: tensors, X)
     assert np.mean((out - Y) ** 2) < np.mean((Y - Y.mean()) ** 2) / 5
-    assert progress.optimizer_state is not None and progress.optimizer_spec == trainer.spec
+    assert resume.optimizer_state is not None and resume.optimizer_spec == trainer.spec
+    assert resume.best_weights is None  # no early stopping
 
 
 def test_lbfgs_reaches_the_optimum_scipy_finds_on_a_convex_problem(make_cfg):

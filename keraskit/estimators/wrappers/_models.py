@@ -56,23 +56,32 @@ class Runner:
         outputs, inputs = known_outputs(model), getattr(model, "inputs", None) or []
         # a subclassed model has no symbolic inputs or outputs: Model.predict serves it
         self.single = len(outputs) == 1 and len(inputs) == 1
+        # a model built for sparse input takes its rows from Model.predict as SparseTensors
+        self.sparse_input = self.single and bool(getattr(model.inputs[0], "sparse", False))
         if self.single:
             spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), model.inputs[0].dtype)
             self.fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
 
     def __call__(self, X, predict_kwargs):
-        # sparse rows go through Model.predict, which feeds them batch by batch
-        if not self.single or predict_kwargs or sp.issparse(X):
+        if not self.single or predict_kwargs or (self.sparse_input and sp.issparse(X)):
             out = self.model.predict(X, **{"verbose": 0, **predict_kwargs})
             return out if isinstance(out, np.ndarray) else np.asarray(out)
         # the engine's data module imports TensorFlow, running here already
         from ..._engine.data import PREDICT_CHUNK
 
+        chunk = PREDICT_CHUNK
+        if sp.issparse(X):  # densified a chunk at a time, a chunk of at most 2**22 values
+            chunk = max(1, min(chunk, 2**22 // max(1, X.shape[1])))
         parts = [
-            self.fn(X[start : start + PREDICT_CHUNK]).numpy()
-            for start in range(0, X.shape[0], PREDICT_CHUNK)
+            self.fn(_dense(X[start : start + chunk])).numpy()
+            for start in range(0, X.shape[0], chunk)
         ]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _dense(rows):
+    """A chunk of rows as an array (sparse rows densified: the chunk is small)."""
+    return rows.toarray() if sp.issparse(rows) else rows
 
 
 def known_outputs(model):
