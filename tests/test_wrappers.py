@@ -329,3 +329,22 @@ def test_regressors_predict_float64_whatever_the_model_computes_in():
     X = np.random.RandomState(0).rand(20, 4).astype(np.float32)
     reg = KerasRegressor(model, epochs=1, verbose=0).fit(X, np.c_[X[:, 0], X[:, 1]])
     assert reg.predict(X).dtype == np.float64
+
+
+def test_sparse_rows_predict_as_their_dense_rows_a_chunk_at_a_time():
+    import scipy.sparse as sp
+
+    rng = np.random.RandomState(0)
+    n_features = 2**17  # a densified chunk holds at most 2**22 values: 32 rows here
+    X = sp.random(100, n_features, density=1e-4, format="csr", random_state=rng)
+    y = rng.randint(0, 2, size=100)
+
+    def model(meta):
+        return keras.Sequential(
+            [keras.Input((n_features,)), keras.layers.Dense(2, activation="softmax")]
+        )
+
+    est = KerasClassifier(model, epochs=1, verbose=0, random_state=0).fit(X, y)
+    expected = est.model_(X[:40].toarray(), training=False).numpy()
+    np.testing.assert_allclose(est.predict_proba(X)[:40], expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(est.predict_proba(X), est.predict_proba(X.toarray()))
