@@ -159,8 +159,10 @@ def test_a_model_parameter_the_function_does_not_take_is_refused(binary):
     KerasClassifier(model=sigmoid_model, width=8, epochs=1, verbose=0).fit(X, y)
 
 
-def test_sparse_x_is_fed_batch_by_batch(binary):
+def test_sparse_x_is_fed_batch_by_batch_unless_small(binary, monkeypatch):
     import scipy.sparse as sp
+
+    from keraskit.estimators.wrappers import _models
 
     X, y = binary
     X_sparse = sp.csc_matrix(np.where(np.abs(X) > 1, X, 0.0))
@@ -174,8 +176,13 @@ def test_sparse_x_is_fed_batch_by_batch(binary):
         return real_fit(x, *args, **kwargs)
 
     clf.model_.fit = spy
-    clf.set_params(warm_start=True).fit(X_sparse, y)
-    assert sp.issparse(received[0]) and received[0].format == "csr"  # never densified
+    with monkeypatch.context() as patch:
+        patch.setattr(_models, "SMALL_SPARSE", 10)  # X counts as large: never densified
+        clf.set_params(warm_start=True).fit(X_sparse, y)
+    assert sp.issparse(received[0]) and received[0].format == "csr"
+    clf.fit(X_sparse, y)  # a small X trains densified, Keras' faster path
+    assert isinstance(received[1], np.ndarray)
+    np.testing.assert_array_equal(received[1], X_sparse.toarray())
     dense = KerasClassifier(**common).fit(X_sparse.toarray(), y)
     sparse = KerasClassifier(**common).fit(X_sparse, y)
     np.testing.assert_allclose(

@@ -34,6 +34,7 @@ from .._validation_set import from_fit_arguments
 from ._models import (
     Runner,
     _KerasBytes,
+    dense_if_small,
     is_keras_model,
     known_outputs,
     load_model,
@@ -558,7 +559,7 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
                 if validation is not None:
                     fit_kwargs["validation_data"] = self._validation_data(validation)
                 history = self.model_.fit(
-                    X,
+                    dense_if_small(X, self.model_),
                     y_enc,
                     sample_weight=sw,
                     epochs=done + epochs,
