@@ -297,7 +297,7 @@ def plot(frames, results, path):
     ax.set_xticks(x + 0.4 - width / 2, [f.name for f in frames], rotation=30, ha="right")
     ax.set_ylabel("R^2 (regression) / ROC AUC (classification)")
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(names))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     print(f"plot written to {path}")
