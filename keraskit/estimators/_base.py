@@ -294,7 +294,7 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
         if first:
             shared = cache.get_template(arch, self.distribution)
             weights = template.initial_weights(shared, rng, self._init_factor())
-            progress, resume = Progress(self._uses_validation(), self.learning_rate_init), Resume()
+            progress, resume = self._fresh_bookkeeping()
         else:
             weights, progress, resume = self._warm_state(arch, incremental)
         callbacks = [copy.deepcopy(cb) for cb in self.callbacks or ()]
@@ -467,8 +467,12 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
             progress.learning_rate = self.learning_rate_init
             resume.optimizer_state = None
         if progress.early_stopping != self._uses_validation():
-            progress, resume = Progress(self._uses_validation(), self.learning_rate_init), Resume()
+            progress, resume = self._fresh_bookkeeping()
         return self._weights, progress, resume
+
+    def _fresh_bookkeeping(self):
+        """``(Progress, Resume)`` of a fit that starts afresh."""
+        return Progress(self._uses_validation(), self.learning_rate_init), Resume()
 
     def _split(self, X, Y, sw, rng):
         if not self._uses_validation():

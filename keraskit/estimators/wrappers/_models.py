@@ -57,7 +57,7 @@ class Runner:
         # a subclassed model has no symbolic inputs or outputs: Model.predict serves it
         self.single = len(outputs) == 1 and len(inputs) == 1
         # a model built for sparse input takes its rows from Model.predict as SparseTensors
-        self.sparse_input = self.single and bool(getattr(model.inputs[0], "sparse", False))
+        self.sparse_input = self.single and takes_sparse(model)
         if self.single:
             spec = tf.TensorSpec((None, *model.inputs[0].shape[1:]), model.inputs[0].dtype)
             self.fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
@@ -101,10 +101,17 @@ def dense_if_small(X, model):
     """
     if not sp.issparse(X) or np.prod(X.shape, dtype=np.int64) > SMALL_SPARSE:
         return X
-    inputs = getattr(model, "inputs", None) or []
-    if any(getattr(i, "sparse", False) for i in inputs):
-        return X
-    return X.toarray()
+    return X if takes_sparse(model) else X.toarray()
+
+
+def takes_sparse(model):
+    """Whether one of ``model``'s ``keras.Input``s is ``sparse=True`` (a subclassed model,
+    without symbolic inputs, is not known to)."""
+    try:
+        inputs = list(model.inputs or [])
+    except (AttributeError, ValueError):
+        return False
+    return any(getattr(i, "sparse", False) for i in inputs)
 
 
 def _dense(rows):
