@@ -20,6 +20,7 @@ Contenders:
 - scikit-learn's ``MLP*`` in a one-hot pipeline (``make_tabular_pipeline``'s, which is
   scikit-learn's imputers, scaler and encoder);
 - ``make_tabular_pipeline(keraskit.MLP*)``;
+- ``keraskit.TabularRegressor``/``TabularClassifier``, the frame as it comes;
 - RealMLP-TD from ``pytabkit``, when it is installed (an optional column).
 
 Run: ``python benchmarks/tabular.py`` (about 15 minutes on 2 cores), ``--quick`` for a
@@ -168,6 +169,10 @@ def contenders():
             make_tabular_pipeline(
                 pick(task, keraskit.MLPRegressor, keraskit.MLPClassifier)(random_state=seed)
             ),
+            None,
+        ),
+        "keraskit Tabular*": lambda task, seed: (
+            pick(task, keraskit.TabularRegressor, keraskit.TabularClassifier)(random_state=seed),
             None,
         ),
     }

@@ -13,6 +13,8 @@ from .estimators import (
     KerasRegressor,
     MLPClassifier,
     MLPRegressor,
+    TabularClassifier,
+    TabularRegressor,
 )
 from .plotting import plot_history
 
@@ -45,6 +47,8 @@ __all__ = [
     "KerasRegressor",
     "MLPClassifier",
     "MLPRegressor",
+    "TabularClassifier",
+    "TabularRegressor",
     "model_selection",
     "plot_history",
     "__version__",

@@ -22,7 +22,7 @@ import joblib
 import numpy as np
 
 from .._tensorflow import tf
-from . import cache
+from . import cache, lone
 from .data import IN_GRAPH_BYTES
 from .loop import MemberLoop, Snapshot, warn_now
 from .losses import report_scale
@@ -160,7 +160,7 @@ def packed(plans, indexes, budget):
     return [indexes[i : i + size] for i in range(0, len(indexes), size)]
 
 
-def train_population(plans, budget=None, threads=None):
+def train_population(plans, budget=None, threads=None, hooks=None):
     """Train planned fits in groups of stacked networks; each reproduces its lone fit.
 
     Groups are packed so that the runs going on together fit ``budget``, and run side by
@@ -175,6 +175,9 @@ def train_population(plans, budget=None, threads=None):
         :func:`memory_budget`).
     threads : int, default=None
         Groups trained at once (default: one more than the cores, which measured best).
+    hooks : EpochHooks, default=None
+        Told of every member's epochs, from every group's thread (a pack's owner: the
+        tabular estimators' time budget and callbacks).
 
     Returns
     -------
@@ -191,7 +194,7 @@ def train_population(plans, budget=None, threads=None):
 
     def train(run):
         try:
-            return run, Group([plans[i] for i in run]).train()
+            return run, Group([plans[i] for i in run], hooks=hooks).train()
         except (tf.errors.OpError, MemoryError):
             return run, [None] * len(run)
 
@@ -249,7 +252,7 @@ class Group:
     plans : list of FitPlan
         Fusable plans with equal :func:`group_key`.
     hooks : EpochHooks, default=None
-        The epoch hooks of a group of one (a lone fit's scikit-learn callbacks).
+        Told of every member's epochs (a lone fit's scikit-learn callbacks, a pack's owner).
     warn : callable, default=None
         ``warn(message, category)`` for every member (default: kept in its result).
     uses_l1 : bool, default=None
@@ -522,3 +525,35 @@ def train_alone(plan, hooks=None):
     if result.error is not None:
         raise result.error
     return result.weights, result.n_iter
+
+
+def train_one(plan, hooks=None):
+    """Train one planned fit on whichever backend takes it; its first-epoch error is kept.
+
+    The stacked backend when :func:`stackable` (see :func:`train_alone`), else the fit's
+    Keras template (arrays too large for the graph, say), as a lone fit trains.
+
+    Parameters
+    ----------
+    plan : FitPlan
+        A planned fit with a stochastic solver, not a ``partial_fit`` call.
+    hooks : EpochHooks, default=None
+        Told of every epoch; may ask to stop.
+
+    Returns
+    -------
+    result : MemberResult
+        Its weights and epochs, or the error the fit raised (its warnings are warned).
+    """
+    try:
+        if stackable(plan):
+            weights, n_iter = train_alone(plan, hooks)
+        else:
+            with cache.trainer_for_fit(plan.arch, plan.train_spec, plan.distribution) as trainer:
+                weights, n_iter = lone.train(
+                    trainer, plan.weights, plan.data, plan.cfg, plan.progress, plan.resume,
+                    plan.score_fn, plan.callbacks, plan.rng, hooks,
+                )  # fmt: skip
+    except ValueError as exc:  # the first epoch was not finite
+        return MemberResult(error=exc)
+    return MemberResult(weights=weights, n_iter=n_iter)

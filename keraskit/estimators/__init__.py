@@ -4,6 +4,7 @@ from ._base import BaseKerasEstimator
 from .autoencoder import AutoencoderTransformer, ConvAutoencoderTransformer
 from .cnn import CNNClassifier, CNNRegressor
 from .mlp import MLPClassifier, MLPRegressor
+from .tabular import TabularClassifier, TabularRegressor
 from .wrappers import KerasClassifier, KerasRegressor
 
 __all__ = [
@@ -16,4 +17,6 @@ __all__ = [
     "ConvAutoencoderTransformer",
     "MLPClassifier",
     "MLPRegressor",
+    "TabularClassifier",
+    "TabularRegressor",
 ]

@@ -1,0 +1,698 @@
+"""TabularClassifier and TabularRegressor: a DataFrame in, a pack of networks trained as one.
+
+The frame is encoded inside the estimator (``keraskit._frames``: robust scaling with
+smooth clipping, missing-value indicators, piecewise-linear numeric encodings, one-hot
+categories). A pack of MLPs, each with its own initial weights, shuffling and sampled
+learning rate, weight decay and dropout (TabPack's idea), trains as one stacked network on
+keraskit's fused engine; each member keeps the weights of its best validation epoch. The
+pack's prediction is a blend of members chosen greedily on the validation rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _check_y,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
+
+from .._engine.records import EpochHooks
+from .._frames import FrameEncoding, encode, learn_encoding, plain_columns
+from .._io.registry import register_estimator, register_records
+from .._io.safe_file import save_estimator
+from ._sk_callbacks import CallbackSupportMixin, FitTasks, with_callbacks
+from ._state import atomic_fit
+from .mlp import MLPClassifier, MLPRegressor
+
+register_records(FrameEncoding)
+
+#: Members of the default pack on a CPU and on a GPU (a GPU computes a wider stack at the
+#: cost of a narrow one).
+PACK_SIZES = {"CPU": 8, "GPU": 32}
+
+
+class _PackHooks(EpochHooks):
+    """The pack's epochs, told once each: scikit-learn's callbacks, the bar, the time budget.
+
+    Every member calls the hooks at its own epoch's end; the first call for an epoch
+    speaks for the pack.
+    """
+
+    def __init__(self, tasks, deadline, bar):
+        self.tasks, self.deadline, self.bar = tasks, deadline, bar
+        self.epoch, self.stop = 0, False
+        self.lock = threading.Lock()
+
+    def end_epoch(self, n_iter, weights):
+        with self.lock:
+            if n_iter > self.epoch:
+                self.epoch = n_iter
+                self.tasks.begin_epoch()
+                stop = self.tasks.end_epoch(n_iter, None)
+                late = self.deadline is not None and time.monotonic() > self.deadline
+                self.stop = self.stop or stop or late
+                if self.bar is not None:
+                    self.bar.update({})
+            return self.stop
+
+
+_PARAMS = """\
+    pack_size : int or 'auto', default='auto'
+        Members of the pack. ``'auto'``: 8 on a CPU, 32 when TensorFlow sees a GPU (a
+        GPU computes a wider stack at about the cost of a narrow one).
+    width : int, default=128
+        Units of each hidden layer of every member.
+    depth : int, default=2
+        Hidden layers of every member.
+    max_epochs : int, default=200
+        Most epochs a member trains; each stops earlier once its validation loss has not
+        improved for ``n_iter_no_change`` epochs, and keeps its best epoch's weights.
+    time_budget : float or None, default=None
+        Seconds of training after which the whole pack stops at the end of an epoch
+        (every member keeping its best epoch so far). ``None``: no limit.
+    n_bins : int, default=16
+        Most piecewise-linear bins per numeric column (quantiles of the training rows);
+        0 or 1 turns the encoding off. Half of the pack sees the bins, half does not, and
+        the blend weighs the two.
+    batch_size : int or 'auto', default='auto'
+        Rows per step; ``'auto'``: 128, 256 above 8,192 training rows, 512 above 16,384.
+    validation_fraction : float, default=0.2
+        Share of the rows held out (stratified for classifiers) for best-epoch selection
+        and the blend, unless ``fit`` is given ``X_val`` and ``y_val``.
+    n_iter_no_change : int, default=16
+        Epochs without a better validation loss after which a member stops.
+    blend : {'greedy', 'mean'}, default='greedy'
+        How members combine: ``'greedy'`` adds members one at a time (with replacement)
+        while the blend's validation loss falls (Caruana et al., 2004); ``'mean'``
+        averages them all (TabM's way).
+"""
+
+_COMMON_TAIL = """\
+    random_state : int, RandomState instance or None, default=None
+        Seeds the validation split and every member's initial weights, shuffling and
+        drawn settings: an int gives the same pack bit for bit.
+    progress_bar : bool, default=False
+        A live bar over the pack's epochs (rich).
+"""
+
+_ATTRIBUTES = """\
+    n_iter_ : int
+        Epochs the longest-training member ran.
+    history_ : list of dict
+        Per epoch, the mean ``loss`` and ``val_loss`` of the members still training.
+    pack_ : list of dict
+        Per member: its drawn ``learning_rate_init``, ``alpha`` and ``dropout``, its
+        ``random_state``, ``n_iter``, ``best_epoch``, best ``validation_loss`` and its
+        ``blend_weight`` (0 for members the blend left out). ``pd.DataFrame(est.pack_)``
+        shows the pack.
+    n_features_in_ : int
+        Number of columns seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen in ``fit``, when ``X`` had string column names.
+"""
+
+_SEE_ALSO = """\
+    Every member is a :class:`keraskit.MLPRegressor`/:class:`keraskit.MLPClassifier`
+    network (ReLU, Adam, L2 ``alpha``, dropout), trained with the others as one stacked
+    network on keraskit's fused engine. Members draw their learning rate (log-uniform,
+    5e-4 to 3e-3), weight decay (log-uniform, 1e-5 to 1e-3) and dropout (0 to 0.25).
+    Columns are read by dtype: numbers (nullable ``Int64``, ``Float64`` and ``boolean``
+    included) are scaled by median and interquartile range, smoothly clipped, given a
+    missing-value indicator where training had missing values, and encoded piecewise
+    linearly over quantile bins; ``object``, ``string`` and ``category`` columns are
+    one-hot encoded over values seen at least twice (at most 64), with missing values a
+    category of their own, and rare or unseen values all zeros. An array is read as
+    numbers. Dates and durations are refused: turn them into numbers first.
+"""
+
+
+def _validation_loss(Y, sw, classifier):
+    """``outputs -> loss`` on the validation rows: log loss, or the squared error."""
+    Y = np.asarray(Y, dtype=np.float64).reshape(len(Y), -1)
+    if sw is not None and not np.sum(sw) > 0:
+        sw = None
+
+    def log_loss(out):
+        p = np.clip(np.asarray(out, dtype=np.float64), 1e-7, 1 - 1e-7)
+        if Y.shape[1] == 1:
+            losses = -(Y * np.log(p) + (1 - Y) * np.log1p(-p))[:, 0]
+        else:
+            losses = -(Y * np.log(p)).sum(axis=1)
+        return float(np.average(losses, weights=sw))
+
+    def squared(out):
+        return float(np.average(((np.asarray(out) - Y) ** 2).sum(axis=1), weights=sw))
+
+    return log_loss if classifier else squared
+
+
+def _default_pack_size():
+    """The device's default pack: see :data:`PACK_SIZES`."""
+    from .._tensorflow import tf  # a fit imports TensorFlow, building an estimator does not
+
+    return PACK_SIZES["GPU" if tf.config.list_logical_devices("GPU") else "CPU"]
+
+
+def _batch_size(n_train):
+    """Rows per step: 128 up to 8,192 training rows, 256 up to 16,384, then 512."""
+    return int(min(n_train, 512 if n_train > 16384 else 256 if n_train > 8192 else 128))
+
+
+class _BaseTabular(CallbackSupportMixin, BaseEstimator):
+    """Parameters, data handling, the pack's training and its blend (shared)."""
+
+    _parameter_constraints: dict = {
+        "pack_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "width": [Interval(Integral, 1, None, closed="left")],
+        "depth": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "time_budget": [Interval(Real, 0, None, closed="neither"), None],
+        "n_bins": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "blend": [StrOptions({"greedy", "mean"})],
+        "random_state": ["random_state"],
+        "progress_bar": ["boolean"],
+    }
+
+    #: Ranges the members' settings are drawn from (log-uniform rates and decays).
+    _learning_rates = (5e-4, 3e-3)
+    _alphas = (1e-5, 1e-3)
+    _dropouts = (0.0, 0.25)
+
+    # ----------------------------------------------------------------- fitting
+    @with_callbacks
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
+        """Fit the pack to the frame ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+            Training rows: numeric, nullable (``Int64``, ``Float64``, ``boolean``),
+            string, object and category columns, missing values anywhere. An array is read
+            as numbers.
+        y : array-like of shape (n_samples,) (or (n_samples, n_outputs) in regression)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the members' losses and in the validation loss.
+        X_val, y_val : default=None
+            A validation set for best-epoch selection and the blend, replacing the split
+            of ``validation_fraction`` of ``X`` (the pack then trains on all of ``X``).
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+            Weights of the validation rows.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        tasks = FitTasks.open(self, X, y, sample_weight, self.max_epochs)
+        with atomic_fit(self):
+            self._fit_pack(X, y, sample_weight, (X_val, y_val, sample_weight_val), tasks)
+        tasks.end()
+        return self
+
+    def _fit_pack(self, X, y, sample_weight, validation, tasks):
+        """Validate, split, encode, train the pack and blend it."""
+        X, y, sw = self._check_fit_data(X, y, sample_weight)
+        rng = check_random_state(self.random_state)
+        (X_tr, y_tr, sw_tr), (X_v, y_v, sw_v) = self._split(X, y, sw, validation, rng)
+        encoding = learn_encoding(X_tr, n_bins=self.n_bins)
+        E_tr, E_v = encode(encoding, X_tr), encode(encoding, X_v)
+        t_tr, t_v = self._targets(y_tr, y_v)
+        sw_v = self._validation_weights(y_tr, y_v, sw_v)
+        views = _views(encoding)
+        members = self._members(rng, len(t_tr))
+        plans = []
+        for i, member in enumerate(members):
+            columns = views[i % len(views)]
+            plans.append(member.plan_fit(
+                _take(E_tr, columns), t_tr, sw_tr,
+                X_val=_take(E_v, columns), y_val=t_v, sample_weight_val=sw_v,
+            ))  # fmt: skip
+        data = plans[0].data
+        loss = _validation_loss(data.Y_val, data.sw_val, self._classifier)
+        plans = [dataclasses.replace(p, score_fn=lambda out: -loss(out)) for p in plans]
+        results = self._train(plans, tasks)
+        self._keep(encoding, views, members, plans, results, E_v, loss)
+        return self
+
+    def _members(self, rng, n_train):
+        """The pack's members, unfitted: each its seed and its drawn settings."""
+        size = _default_pack_size() if self.pack_size == "auto" else self.pack_size
+        batch = _batch_size(n_train) if self.batch_size == "auto" else self.batch_size
+        (lr0, lr1), (a0, a1), (d0, d1) = self._learning_rates, self._alphas, self._dropouts
+        members = []
+        for _ in range(size):
+            settings = {
+                "learning_rate_init": float(np.exp(rng.uniform(np.log(lr0), np.log(lr1)))),
+                "alpha": float(np.exp(rng.uniform(np.log(a0), np.log(a1)))),
+                "dropout": float(rng.uniform(d0, d1)),
+                "random_state": int(rng.randint(np.iinfo(np.int32).max)),
+            }
+            members.append(self._member(batch, settings))
+        return members
+
+    def _member(self, batch_size, settings):
+        """One member: an MLP with the pack's shape and its own settings."""
+        return self._member_class(
+            hidden_layer_sizes=(self.width,) * self.depth,
+            batch_size=batch_size,
+            max_iter=self.max_epochs,
+            early_stopping=True,
+            n_iter_no_change=self.n_iter_no_change,
+            **self._member_params(),
+            **settings,
+        )
+
+    def _member_params(self):
+        return {}
+
+    def _validation_weights(self, y_tr, y_v, sw_v):
+        """The validation rows' weights (the classifier adds its class weights)."""
+        return sw_v
+
+    def _train(self, plans, tasks):
+        """Train the plans as one pack (stacked), or one by one where they cannot be."""
+        # the engine imports TensorFlow: on the first fit, not with keraskit
+        from .._engine import population
+        from .._engine.progress import ProgressBar
+
+        deadline = None if self.time_budget is None else time.monotonic() + self.time_budget
+        bar = ProgressBar(self.max_epochs, "pack epoch") if self.progress_bar else None
+        hooks = _PackHooks(tasks, deadline, bar)
+        try:
+            if all(population.stackable(p) for p in plans):
+                results = population.train_population(plans, hooks=hooks)
+            else:
+                results = [None] * len(plans)
+            for i, result in enumerate(results):
+                if result is None:  # too large for the stack (or its memory): one by one
+                    results[i] = population.train_one(plans[i], hooks)
+        finally:
+            if bar is not None:
+                bar.close()
+        return results
+
+    def _keep(self, encoding, views, members, plans, results, E_v, loss):
+        """Keep the members that trained, blend them on the validation rows, set attributes."""
+        from .._engine import packs  # imports TensorFlow (loaded by the fit already)
+
+        ok = [i for i, r in enumerate(results) if r.error is None]
+        if not ok:
+            raise results[0].error
+        stacks, outputs, order = [], [], []
+        for v, columns in enumerate(views):
+            index = [i for i in ok if i % len(views) == v]
+            if index:
+                arch = plans[index[0]].arch
+                kernels, biases = packs.stack_dense(arch, [results[i].weights for i in index])
+                stacks.append((columns, arch, kernels, biases, len(order)))
+                outputs.append(packs.pack_forward(arch, kernels, biases, _take(E_v, columns)))
+                order += index
+        outputs = np.concatenate(outputs)
+        if self.blend == "greedy":
+            weights = packs.greedy_blend(outputs, loss)
+        else:
+            weights = np.full(len(order), 1.0 / len(order))
+        self._encoding, self._packs = encoding, []
+        for columns, arch, kernels, biases, start in stacks:
+            w = weights[start : start + kernels[0].shape[0]]
+            chosen = np.flatnonzero(w > 0)
+            if len(chosen):
+                self._packs.append({
+                    "columns": columns, "arch": arch, "blend": w[chosen],
+                    "kernels": [k[chosen] for k in kernels],
+                    "biases": [b[chosen] for b in biases],
+                })  # fmt: skip
+        self.pack_ = [self._member_record(members[i], plans[i], results[i], w)
+                      for i, w in zip(order, weights, strict=True)]  # fmt: skip
+        self.n_iter_ = max(results[i].n_iter for i in ok)
+        self.history_ = _pack_history([plans[i].progress.history for i in ok])
+
+    @staticmethod
+    def _member_record(member, plan, result, weight):
+        scores = plan.progress.validation_scores or [np.nan]
+        return {
+            "learning_rate_init": member.learning_rate_init,
+            "alpha": member.alpha,
+            "dropout": member.dropout,
+            "random_state": member.random_state,
+            "n_iter": result.n_iter,
+            "best_epoch": int(np.nanargmax(scores)) + 1 if np.isfinite(scores).any() else 0,
+            "validation_loss": float(-np.nanmax(scores)) if np.isfinite(scores).any() else np.nan,
+            "blend_weight": float(weight),
+        }
+
+    # ----------------------------------------------------------------- data
+    def _check_fit_data(self, X, y, sample_weight):
+        """Validated ``X`` (a frame stays a frame), ``y`` and sample weights."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        X = self._check_X(X, reset=True)
+        y = _check_y(y, multi_output=not self._classifier, y_numeric=not self._classifier)
+        check_consistent_length(X, y)
+        if self._classifier:
+            self._check_labels(y)
+        sw = None if sample_weight is None else _check_sample_weight(sample_weight, X)
+        return X, y, sw
+
+    def _check_X(self, X, reset):
+        """A frame keeps its columns (names checked as scikit-learn checks them); anything
+        else becomes a float array that may hold NaN."""
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            _check_shape(X)
+            return X
+        return validate_data(
+            self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan",
+            ensure_min_samples=1 if not reset else 2,
+        )  # fmt: skip
+
+    def _split(self, X, y, sw, validation, rng):
+        """Training and validation parts: the user's ``X_val`` or a split of ``X``."""
+        X_val, y_val, sw_val = validation
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ValueError("X_val and y_val must be given together.")
+            X_val = self._check_X(X_val, reset=False)
+            y_val = _check_y(y_val, multi_output=not self._classifier)
+            check_consistent_length(X_val, y_val)
+            sw_val = None if sw_val is None else _check_sample_weight(sw_val, X_val)
+            return (X, y, sw), (X_val, y_val, sw_val)
+        if sw_val is not None:
+            raise ValueError("sample_weight_val is given without X_val and y_val.")
+        train, val = self._split_rows(y, rng)
+        return _rows(X, y, sw, train), _rows(X, y, sw, val)
+
+    def _split_rows(self, y, rng):
+        """Row indexes of the internal split (stratified where every class allows it)."""
+        n = len(y)
+        n_val = min(max(1, int(round(self.validation_fraction * n))), n - 1)
+        stratify = None
+        if self._classifier and y.ndim == 1:
+            _, counts = np.unique(y, return_counts=True)
+            if counts.min() >= 2 and n_val >= len(counts) and n - n_val >= len(counts):
+                stratify = y
+        seed = rng.randint(np.iinfo(np.int32).max)
+        return train_test_split(np.arange(n), test_size=n_val, random_state=seed, stratify=stratify)
+
+    # ----------------------------------------------------------------- predicting
+    def _outputs(self, X):
+        """The blended outputs of the pack on ``X``."""
+        from .._engine import packs  # the first predict of a loaded estimator imports TF
+
+        check_is_fitted(self, "n_iter_")
+        X = self._check_X(X, reset=False)
+        E = encode(self._encoding, X, dtype=np.dtype(self._packs[0]["arch"].dtype))
+        total = 0.0
+        for pack in self._packs:
+            out = packs.pack_forward(
+                pack["arch"], pack["kernels"], pack["biases"], _take(E, pack["columns"])
+            )
+            total = total + np.tensordot(pack["blend"].astype(out.dtype), out, axes=1)
+        return total
+
+    # ----------------------------------------------------------------- persistence
+    def save(self, path):
+        """Save the estimator to a file without pickle; read it back with :func:`keraskit.load`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file (parameters as JSON, arrays in an ``.npz`` read without
+            pickle).
+        """
+        save_estimator(self, path)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.non_deterministic = False
+        return tags
+
+
+def _views(encoding):
+    """The encoded columns each half of the pack sees: all of them, and all but the
+    piecewise-linear bins (``None``: every column). Members alternate between the two, and
+    the blend takes whichever serves the frame; without bins there is one view."""
+    plain = plain_columns(encoding)
+    return [None] if len(plain) == encoding.n_features_out else [None, plain]
+
+
+def _take(E, columns):
+    return E if columns is None else E[:, columns]
+
+
+def _check_shape(X):
+    """scikit-learn's errors for a frame without rows or columns."""
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(
+            f"Found array with {X.shape[0]} sample(s) and {X.shape[1]} feature(s) "
+            f"(shape={X.shape}) while a minimum of 1 is required."
+        )
+
+
+def _rows(X, y, sw, index):
+    """The rows ``index`` of a frame (or array), its targets and its weights."""
+    X_part = X.iloc[index] if isinstance(X, pd.DataFrame) else X[index]
+    return X_part, y[index], None if sw is None else sw[index]
+
+
+def _pack_history(histories):
+    """Per epoch: the members' mean training and validation losses (those still training)."""
+    n = max(len(h) for h in histories)
+    out = []
+    for e in range(n):
+        rows = [h[e] for h in histories if len(h) > e]
+        out.append({
+            key: float(np.mean([r[key] for r in rows if key in r]))
+            for key in ("loss", "val_loss")
+            if any(key in r for r in rows)
+        })  # fmt: skip
+    return out
+
+
+@register_estimator
+class TabularClassifier(ClassifierMixin, _BaseTabular):
+    __doc__ = f"""A pack of MLPs for a DataFrame, trained as one network: a classifier.
+
+    The DataFrame goes in as it is (numbers, nullable integers, strings, categories,
+    missing values); the encoding is learned inside. Probabilities are the blend of the
+    members' probabilities.
+
+    Parameters
+    ----------
+{_PARAMS}    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes in the members' losses and in the validation loss.
+{_COMMON_TAIL}
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+{_ATTRIBUTES}
+    Notes
+    -----
+{_SEE_ALSO}
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from keraskit import TabularClassifier
+    >>> X = pd.DataFrame({{"age": [22, 35, None, 58] * 10,
+    ...                   "city": ["Oslo", "Rome", "Oslo", None] * 10}})
+    >>> y = [0, 1, 0, 1] * 10
+    >>> clf = TabularClassifier(pack_size=2, max_epochs=5, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X.head(1)).shape
+    (1, 2)
+    """
+
+    _classifier = True
+    _member_class = MLPClassifier
+    _parameter_constraints: dict = {
+        **_BaseTabular._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        pack_size="auto",
+        width=128,
+        depth=2,
+        max_epochs=200,
+        time_budget=None,
+        n_bins=16,
+        batch_size="auto",
+        validation_fraction=0.2,
+        n_iter_no_change=16,
+        blend="greedy",
+        class_weight=None,
+        random_state=None,
+        progress_bar=False,
+    ):
+        for name, value in locals().items():
+            if name != "self":
+                setattr(self, name, value)
+
+    def _member_params(self):
+        return {"class_weight": self.class_weight}
+
+    def _validation_weights(self, y_tr, y_v, sw_v):
+        """Class weights count in the validation loss as in the members' training loss."""
+        if self.class_weight is None:
+            return sw_v
+        weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y_tr)
+        by_class = dict(zip(self.classes_, weights, strict=True))
+        w = np.array([by_class.get(label, 1.0) for label in y_v], dtype=np.float64)
+        return w if sw_v is None else w * sw_v
+
+    def _check_labels(self, y):
+        check_classification_targets(y)
+        kind = type_of_target(y)
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(
+                f"{type(self).__name__} takes one label per row (binary or multiclass "
+                f"targets); got a {kind} target."
+            )
+
+    def _targets(self, y_tr, y_v):
+        self.classes_ = np.unique(y_tr)
+        return y_tr, y_v
+
+    def predict_proba(self, X):
+        """Class probabilities: the blend of the members' probabilities.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+            Rows with the training frame's columns.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self, "n_iter_")
+        out = self._outputs(X)
+        if out.shape[1] == 1:
+            out = np.hstack([1 - out, out])
+        return out
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+            Rows with the training frame's columns.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "n_iter_")
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+@register_estimator
+class TabularRegressor(RegressorMixin, _BaseTabular):
+    __doc__ = f"""A pack of MLPs for a DataFrame, trained as one network: a regressor.
+
+    The DataFrame goes in as it is (numbers, nullable integers, strings, categories,
+    missing values); the encoding is learned inside, and the targets are standardized
+    inside (predictions come back in their units). Predictions are the blend of the
+    members' predictions.
+
+    Parameters
+    ----------
+{_PARAMS}{_COMMON_TAIL}
+    Attributes
+    ----------
+{_ATTRIBUTES}
+    Notes
+    -----
+{_SEE_ALSO}
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from keraskit import TabularRegressor
+    >>> X = pd.DataFrame({{"rooms": pd.array([2, 3, None, 5] * 10, dtype="Int64"),
+    ...                   "area": ["north", "south", "north", "east"] * 10}})
+    >>> y = [100.0, 150.0, 120.0, 240.0] * 10
+    >>> reg = TabularRegressor(pack_size=2, max_epochs=5, random_state=0).fit(X, y)
+    >>> reg.predict(X.head(2)).shape
+    (2,)
+    """
+
+    _classifier = False
+    _member_class = MLPRegressor
+
+    def __init__(
+        self,
+        *,
+        pack_size="auto",
+        width=128,
+        depth=2,
+        max_epochs=200,
+        time_budget=None,
+        n_bins=16,
+        batch_size="auto",
+        validation_fraction=0.2,
+        n_iter_no_change=16,
+        blend="greedy",
+        random_state=None,
+        progress_bar=False,
+    ):
+        for name, value in locals().items():
+            if name != "self":
+                setattr(self, name, value)
+
+    def _targets(self, y_tr, y_v):
+        """Standardized targets (the members learn ``(y - mean) / scale``)."""
+        y_tr = np.asarray(y_tr, dtype=np.float64)
+        self._y_mean = y_tr.mean(axis=0)
+        scale = y_tr.std(axis=0)
+        self._y_scale = np.where(scale > 0, scale, 1.0)
+        y_v = np.asarray(y_v, dtype=np.float64)
+        return (y_tr - self._y_mean) / self._y_scale, (y_v - self._y_mean) / self._y_scale
+
+    def predict(self, X):
+        """Predicted values: the blend of the members' predictions, in the targets' units.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or array-like of shape (n_samples, n_features)
+            Rows with the training frame's columns.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        out = self._outputs(X).astype(np.float64) * self._y_scale + self._y_mean
+        return out[:, 0] if out.shape[1] == 1 else out  # as scikit-learn's MLPRegressor
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+__all__ = ["TabularClassifier", "TabularRegressor"]
