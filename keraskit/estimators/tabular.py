@@ -18,7 +18,6 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
@@ -230,29 +229,115 @@ class _BaseTabular(CallbackSupportMixin, BaseEstimator):
         return self
 
     def _fit_pack(self, X, y, sample_weight, validation, tasks):
-        """Validate, split, encode, train the pack and blend it."""
+        """Validate, encode, train the pack and blend it."""
         X, y, sw = self._check_fit_data(X, y, sample_weight)
         rng = check_random_state(self.random_state)
-        (X_tr, y_tr, sw_tr), (X_v, y_v, sw_v) = self._split(X, y, sw, validation, rng)
-        encoding = learn_encoding(X_tr, n_bins=self.n_bins)
-        E_tr, E_v = encode(encoding, X_tr), encode(encoding, X_v)
-        t_tr, t_v = self._targets(y_tr, y_v)
-        sw_v = self._validation_weights(y_tr, y_v, sw_v)
+        shared = self._user_validation(validation)
+        encoding = learn_encoding(X, n_bins=self.n_bins)
+        E = encode(encoding, X)
+        t, t_v = self._targets(y, None if shared is None else shared[1])
         views = _views(encoding)
-        members = self._members(rng, len(t_tr))
-        plans = []
-        for i, member in enumerate(members):
-            columns = views[i % len(views)]
-            plans.append(member.plan_fit(
-                _take(E_tr, columns), t_tr, sw_tr,
-                X_val=_take(E_v, columns), y_val=t_v, sample_weight_val=sw_v,
-            ))  # fmt: skip
-        data = plans[0].data
-        loss = _validation_loss(data.Y_val, data.sw_val, self._classifier)
-        plans = [dataclasses.replace(p, score_fn=lambda out: -loss(out)) for p in plans]
+        n_train = len(t) if shared else int(len(t) * (1 - self.validation_fraction))
+        members = self._members(rng, max(n_train, 1))
+        if shared is None:  # each member holds out its own rows (out of fold for the blend)
+            plans = [m.plan_fit(_take(E, views[i % len(views)]), t, sw)
+                     for i, m in enumerate(members)]  # fmt: skip
+        else:
+            E_v = encode(encoding, shared[0])
+            sw_v = self._validation_weights(y, shared[1], shared[2])
+            plans = [m.plan_fit(_take(E, views[i % len(views)]), t, sw,
+                                X_val=_take(E_v, views[i % len(views)]), y_val=t_v,
+                                sample_weight_val=sw_v)
+                     for i, m in enumerate(members)]  # fmt: skip
+        plans = [self._scored(p) for p in plans]
         results = self._train(plans, tasks)
-        self._keep(encoding, views, members, plans, results, E_v, loss)
+        ok = [i for i, r in enumerate(results) if r.error is None]
+        if not ok:
+            raise results[0].error
+        stacks = _stacks(views, plans, results, ok)
+        if shared is None:
+            weights = self._blend_out_of_fold(stacks, E, plans)
+        else:
+            weights = self._blend_on(stacks, E_v, plans[0].data)
+        self._set_pack(encoding, stacks, weights, members, plans, results)
         return self
+
+    def _user_validation(self, validation):
+        """The user's validation set, validated, or ``None``."""
+        X_val, y_val, sw_val = validation
+        if X_val is None and y_val is None:
+            if sw_val is not None:
+                raise ValueError("sample_weight_val is given without X_val and y_val.")
+            return None
+        if X_val is None or y_val is None:
+            raise ValueError("X_val and y_val must be given together.")
+        X_val = self._check_X(X_val, reset=False)
+        y_val = _check_y(y_val, multi_output=not self._classifier)
+        check_consistent_length(X_val, y_val)
+        sw_val = None if sw_val is None else _check_sample_weight(sw_val, X_val)
+        return X_val, y_val, sw_val
+
+    def _scored(self, plan):
+        """The plan with its validation loss (log loss, squared error) as its score."""
+        data = plan.data
+        loss = _validation_loss(data.Y_val, data.sw_val, self._classifier)
+        return dataclasses.replace(plan, score_fn=lambda out: -loss(out))
+
+    def _blend_on(self, stacks, E_v, data):
+        """Member weights chosen on a validation set every member saw."""
+        from .._engine import packs  # imports TensorFlow (loaded by the fit already)
+
+        outputs = np.concatenate([
+            packs.pack_forward(arch, kernels, biases, _take(E_v, columns))
+            for columns, arch, kernels, biases, _ in stacks
+        ])  # fmt: skip
+        if self.blend == "mean":
+            return np.full(len(outputs), 1.0 / len(outputs))
+        return packs.greedy_blend(
+            outputs, _validation_loss(data.Y_val, data.sw_val, self._classifier)
+        )
+
+    def _blend_out_of_fold(self, stacks, E, plans):
+        """Member weights from out-of-fold outputs: each half (with and without bins) is
+        the mean of its members, and the halves' shares are chosen greedily (in tenths) on
+        the rows both halves hold out somewhere."""
+        from .._engine import packs  # imports TensorFlow (loaded by the fit already)
+
+        sizes = [kernels[0].shape[0] for _, _, kernels, _, _ in stacks]
+        shares = np.ones(len(stacks)) / len(stacks)
+        if self.blend == "greedy" and len(stacks) > 1:
+            folds = [_out_of_fold(packs, stack, E, plans) for stack in stacks]
+            both = np.logical_and.reduce([covered for _, covered in folds])
+            if both.any():
+                data = plans[0].data
+                Y = np.asarray(data.Y, dtype=np.float64).reshape(len(data.Y), -1)[both]
+                loss = _validation_loss(Y, data.sw[both], self._classifier)
+                outputs = np.stack([out[both] for out, _ in folds])
+                shares = packs.greedy_blend(outputs, loss, max_rounds=10)
+        return np.concatenate(
+            [np.full(n, share / n) for n, share in zip(sizes, shares, strict=True)]
+        )
+
+    def _set_pack(self, encoding, stacks, weights, members, plans, results):
+        """The fitted attributes: the encoding, the blended members' stacked weights, the
+        pack's record."""
+        self._encoding, self._packs = encoding, []
+        order = [i for *_, index in stacks for i in index]
+        at = 0
+        for columns, arch, kernels, biases, index in stacks:
+            w = weights[at : at + len(index)]
+            at += len(index)
+            chosen = np.flatnonzero(w > 0)
+            if len(chosen):
+                self._packs.append({
+                    "columns": columns, "arch": arch, "blend": w[chosen],
+                    "kernels": [k[chosen] for k in kernels],
+                    "biases": [b[chosen] for b in biases],
+                })  # fmt: skip
+        self.pack_ = [self._member_record(members[i], plans[i], results[i], w)
+                      for i, w in zip(order, weights, strict=True)]  # fmt: skip
+        self.n_iter_ = max(results[i].n_iter for i in order)
+        self.history_ = _pack_history([plans[i].progress.history for i in order])
 
     def _members(self, rng, n_train):
         """The pack's members, unfitted: each its seed and its drawn settings."""
@@ -277,6 +362,7 @@ class _BaseTabular(CallbackSupportMixin, BaseEstimator):
             batch_size=batch_size,
             max_iter=self.max_epochs,
             early_stopping=True,
+            validation_fraction=self.validation_fraction,
             n_iter_no_change=self.n_iter_no_change,
             **self._member_params(),
             **settings,
@@ -310,42 +396,6 @@ class _BaseTabular(CallbackSupportMixin, BaseEstimator):
             if bar is not None:
                 bar.close()
         return results
-
-    def _keep(self, encoding, views, members, plans, results, E_v, loss):
-        """Keep the members that trained, blend them on the validation rows, set attributes."""
-        from .._engine import packs  # imports TensorFlow (loaded by the fit already)
-
-        ok = [i for i, r in enumerate(results) if r.error is None]
-        if not ok:
-            raise results[0].error
-        stacks, outputs, order = [], [], []
-        for v, columns in enumerate(views):
-            index = [i for i in ok if i % len(views) == v]
-            if index:
-                arch = plans[index[0]].arch
-                kernels, biases = packs.stack_dense(arch, [results[i].weights for i in index])
-                stacks.append((columns, arch, kernels, biases, len(order)))
-                outputs.append(packs.pack_forward(arch, kernels, biases, _take(E_v, columns)))
-                order += index
-        outputs = np.concatenate(outputs)
-        if self.blend == "greedy":
-            weights = packs.greedy_blend(outputs, loss)
-        else:
-            weights = np.full(len(order), 1.0 / len(order))
-        self._encoding, self._packs = encoding, []
-        for columns, arch, kernels, biases, start in stacks:
-            w = weights[start : start + kernels[0].shape[0]]
-            chosen = np.flatnonzero(w > 0)
-            if len(chosen):
-                self._packs.append({
-                    "columns": columns, "arch": arch, "blend": w[chosen],
-                    "kernels": [k[chosen] for k in kernels],
-                    "biases": [b[chosen] for b in biases],
-                })  # fmt: skip
-        self.pack_ = [self._member_record(members[i], plans[i], results[i], w)
-                      for i, w in zip(order, weights, strict=True)]  # fmt: skip
-        self.n_iter_ = max(results[i].n_iter for i in ok)
-        self.history_ = _pack_history([plans[i].progress.history for i in ok])
 
     @staticmethod
     def _member_record(member, plan, result, weight):
@@ -387,34 +437,6 @@ class _BaseTabular(CallbackSupportMixin, BaseEstimator):
             self, X, reset=reset, dtype=np.float64, ensure_all_finite="allow-nan",
             ensure_min_samples=1 if not reset else 2,
         )  # fmt: skip
-
-    def _split(self, X, y, sw, validation, rng):
-        """Training and validation parts: the user's ``X_val`` or a split of ``X``."""
-        X_val, y_val, sw_val = validation
-        if X_val is not None or y_val is not None:
-            if X_val is None or y_val is None:
-                raise ValueError("X_val and y_val must be given together.")
-            X_val = self._check_X(X_val, reset=False)
-            y_val = _check_y(y_val, multi_output=not self._classifier)
-            check_consistent_length(X_val, y_val)
-            sw_val = None if sw_val is None else _check_sample_weight(sw_val, X_val)
-            return (X, y, sw), (X_val, y_val, sw_val)
-        if sw_val is not None:
-            raise ValueError("sample_weight_val is given without X_val and y_val.")
-        train, val = self._split_rows(y, rng)
-        return _rows(X, y, sw, train), _rows(X, y, sw, val)
-
-    def _split_rows(self, y, rng):
-        """Row indexes of the internal split (stratified where every class allows it)."""
-        n = len(y)
-        n_val = min(max(1, int(round(self.validation_fraction * n))), n - 1)
-        stratify = None
-        if self._classifier and y.ndim == 1:
-            _, counts = np.unique(y, return_counts=True)
-            if counts.min() >= 2 and n_val >= len(counts) and n - n_val >= len(counts):
-                stratify = y
-        seed = rng.randint(np.iinfo(np.int32).max)
-        return train_test_split(np.arange(n), test_size=n_val, random_state=seed, stratify=stratify)
 
     # ----------------------------------------------------------------- predicting
     def _outputs(self, X):
@@ -472,10 +494,32 @@ def _check_shape(X):
         )
 
 
-def _rows(X, y, sw, index):
-    """The rows ``index`` of a frame (or array), its targets and its weights."""
-    X_part = X.iloc[index] if isinstance(X, pd.DataFrame) else X[index]
-    return X_part, y[index], None if sw is None else sw[index]
+def _stacks(views, plans, results, ok):
+    """Per view, the trained members' stacked dense weights:
+    ``(columns, arch, kernels, biases, member indexes)``."""
+    from .._engine import packs  # imports TensorFlow (loaded by the fit already)
+
+    stacks = []
+    for v, columns in enumerate(views):
+        index = [i for i in ok if i % len(views) == v]
+        if index:
+            arch = plans[index[0]].arch
+            kernels, biases = packs.stack_dense(arch, [results[i].weights for i in index])
+            stacks.append((columns, arch, kernels, biases, index))
+    return stacks
+
+
+def _out_of_fold(packs, stack, E, plans):
+    """A view's mean output on each row over the members that held the row out, and
+    which rows some member held out."""
+    columns, arch, kernels, biases, index = stack
+    outputs = packs.pack_forward(arch, kernels, biases, _take(E, columns))
+    total, count = np.zeros(outputs.shape[1:]), np.zeros(len(E))
+    for j, i in enumerate(index):
+        rows = plans[i].data.val_rows
+        total[rows] += outputs[j][rows]
+        count[rows] += 1
+    return total / np.maximum(count, 1)[:, None], count > 0
 
 
 def _pack_history(histories):
@@ -574,9 +618,9 @@ class TabularClassifier(ClassifierMixin, _BaseTabular):
                 f"targets); got a {kind} target."
             )
 
-    def _targets(self, y_tr, y_v):
-        self.classes_ = np.unique(y_tr)
-        return y_tr, y_v
+    def _targets(self, y, y_v):
+        self.classes_ = np.unique(y)
+        return y, y_v
 
     def predict_proba(self, X):
         """Class probabilities: the blend of the members' probabilities.
@@ -671,8 +715,10 @@ class TabularRegressor(RegressorMixin, _BaseTabular):
         self._y_mean = y_tr.mean(axis=0)
         scale = y_tr.std(axis=0)
         self._y_scale = np.where(scale > 0, scale, 1.0)
-        y_v = np.asarray(y_v, dtype=np.float64)
-        return (y_tr - self._y_mean) / self._y_scale, (y_v - self._y_mean) / self._y_scale
+        scaled = (y_tr - self._y_mean) / self._y_scale
+        if y_v is None:
+            return scaled, None
+        return scaled, (np.asarray(y_v, dtype=np.float64) - self._y_mean) / self._y_scale
 
     def predict(self, X):
         """Predicted values: the blend of the members' predictions, in the targets' units.
