@@ -308,6 +308,77 @@ def plot(frames, results, path):
     print(f"plot written to {path}")
 
 
+def _status_kib(field):
+    """A ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``) in KiB (Linux)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise OSError(f"no {field} in /proc/self/status")
+
+
+def cost_one(name):
+    """Peak memory of a default fit beyond TensorFlow's runtime, and one row's predict time.
+
+    Run in a process of its own (``--cost`` starts one per frame): TensorFlow is started
+    and a tiny pack trained first (the runtime), then the frame is loaded and fitted.
+    Returns ``{frame_mb, fit_mb, ratio, predict_ms}``: ``fit_mb`` is the peak resident
+    memory above the runtime (the frame included), ``ratio`` that over the frame's size.
+    """
+    import gc
+
+    import keraskit
+
+    frame = next(f for f in FRAMES if f.name == name)
+    cls = keraskit.TabularRegressor if frame.task == "regression" else keraskit.TabularClassifier
+    X0 = pd.DataFrame({"a": np.arange(40.0), "b": ["u", "v"] * 20})
+    cls(pack_size=2, max_epochs=2).fit(X0, np.arange(40) % 2)  # the runtime, warmed
+    gc.collect()
+    runtime = _status_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # peak resident memory from here on
+    X, y = load(frame)
+    est = cls(random_state=0).fit(X, y)
+    peak = _status_kib("VmHWM")
+    frame_bytes = int(X.memory_usage(deep=True).sum())
+    predict = est.predict_proba if hasattr(est, "predict_proba") else est.predict
+    row = X.head(1)
+    predict(row)
+    times = []
+    for _ in range(300):
+        start = time.perf_counter()
+        predict(row)
+        times.append(time.perf_counter() - start)
+    fit_bytes = (peak - runtime) * 1024
+    return {
+        "frame_mb": frame_bytes / 1e6,
+        "fit_mb": fit_bytes / 1e6,
+        "ratio": fit_bytes / frame_bytes,
+        "predict_ms": float(np.median(times) * 1e3),
+    }
+
+
+def cost(frames):
+    """:func:`cost_one` for each frame, each in a fresh process; a Markdown table."""
+    import subprocess
+
+    lines = ["| frame | rows | frame MB | fit peak MB above runtime | x frame | one row, ms |"]
+    lines.append("|---|---|---|---|---|---|")
+    for frame in frames:
+        code = f"import sys, json; sys.path.insert(0, {os.path.dirname(__file__)!r}); "
+        code += f"import tabular; print(json.dumps(tabular.cost_one({frame.name!r})))"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        if out.returncode:
+            raise RuntimeError(out.stderr[-2000:])
+        c = json.loads(out.stdout.strip().splitlines()[-1])
+        rows = len(load(frame)[0])
+        lines.append(
+            f"| {frame.name} | {rows} | {c['frame_mb']:.1f} | {c['fit_mb']:.1f} | "
+            f"{c['ratio']:.1f}x | {c['predict_ms']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def main():
     """Parse the command line, run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -316,6 +387,9 @@ def main():
     parser.add_argument("--only", help="comma-separated frame names")
     parser.add_argument("--plot", help="write a PNG of the scores to this path")
     parser.add_argument("--json", help="also write the raw results to this file")
+    parser.add_argument(
+        "--cost", action="store_true", help="memory and one-row predict time of the tabular fits"
+    )
     args = parser.parse_args()
     frames = FRAMES
     if args.only:
@@ -325,6 +399,9 @@ def main():
     if args.quick:
         frames = [f for f in FRAMES if f.name in ("Carseats", "Hdma")]
         rows, seeds = 400, range(1)
+    if args.cost:
+        print(cost(frames))
+        return
     results = run(frames, seeds, rows)
     print(table(frames, results))
     if args.plot:

@@ -1,6 +1,7 @@
 """``python -m keraskit``: a short tour on data that ship with scikit-learn.
 
-Trains keraskit's MLPs beside scikit-learn's on the same splits, runs one grid search through
+Trains keraskit's MLPs beside scikit-learn's on the same splits, a ``TabularRegressor`` on a
+DataFrame beside gradient boosting and an MLP pipeline, runs one grid search through
 keraskit's fused ``GridSearchCV`` and through scikit-learn's, and prints a comparison.
 """
 
@@ -12,6 +13,7 @@ import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from sklearn import ensemble  # noqa: E402
 from sklearn import neural_network as sk  # noqa: E402
 from sklearn.datasets import load_diabetes, load_digits  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
@@ -20,6 +22,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 import keraskit  # noqa: E402
+from keraskit.pipelines import make_tabular_pipeline  # noqa: E402
 
 
 def _start_tensorflow():
@@ -38,7 +41,7 @@ QUICK_EPOCHS = 3
 
 def _timed_fit(est, X, y, quick=False):
     if quick:  # every max_iter, also of a search's or a pipeline's network
-        names = [k for k in est.get_params() if k == "max_iter" or k.endswith("__max_iter")]
+        names = [k for k in est.get_params() if k.split("__")[-1] in ("max_iter", "max_epochs")]
         est.set_params(**dict.fromkeys(names, QUICK_EPOCHS))
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -96,6 +99,38 @@ def _rows(fitted, quick):
         pipe = make_pipeline(StandardScaler(), est)
         seconds = _timed_fit(pipe, X_tr, y_tr, quick)
         yield "diabetes (R^2)", name, pipe.score(X_te, y_te), seconds, est.n_iter_
+
+
+def _diabetes_frame():
+    """scikit-learn's diabetes data as a DataFrame in its original units, sex a category."""
+    frame = load_diabetes(as_frame=True, scaled=False).frame
+    frame["sex"] = frame["sex"].map({1.0: "female", 2.0: "male"}).astype("category")
+    return frame.drop(columns="target"), frame["target"]
+
+
+def _tabular_rows(fitted, quick):
+    """A DataFrame as it is: gradient boosting, an MLP pipeline and a TabularRegressor."""
+    X, y = _diabetes_frame()
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, random_state=0)
+    models = [
+        (
+            "sklearn HistGradientBoostingRegressor",
+            ensemble.HistGradientBoostingRegressor(
+                categorical_features="from_dtype", random_state=0
+            ),
+        ),
+        (
+            "sklearn MLPRegressor, make_tabular_pipeline",
+            make_tabular_pipeline(sk.MLPRegressor(random_state=0)),
+        ),
+        ("keraskit TabularRegressor", keraskit.TabularRegressor(random_state=0)),
+    ]
+    for name, est in models:
+        seconds = _timed_fit(est, X_tr, y_tr, quick)
+        if name.startswith("keraskit"):
+            fitted[name] = est
+        n_iter = est[-1].n_iter_ if hasattr(est, "steps") else est.n_iter_
+        yield "diabetes frame (R^2)", name, est.score(X_te, y_te), seconds, n_iter
 
 
 def _reconstruction_rows(fitted, quick):
@@ -199,11 +234,14 @@ def main(folder="keraskit_demo_output", quick=False):
     fitted = {}
     print(f"keraskit {keraskit.__version__}: scikit-learn estimators made of Keras networks\n")
     print(f"TensorFlow start-up (once per process, before any fit): {_start_tensorflow():.1f} s\n")
-    header = f"{'data':<18} {'estimator':<50} {'score':>7} {'fit s':>7} {'epochs':>7}"
+    header = f"{'data':<20} {'estimator':<50} {'score':>7} {'fit s':>7} {'epochs':>7}"
     print(header)
     print("-" * len(header))
-    for data, name, score, seconds, epochs in _rows(fitted, quick):
-        print(f"{data:<18} {name:<50} {score:>7.3f} {seconds:>7.2f} {epochs:>7d}")
+    for data, name, score, seconds, epochs in [
+        *_rows(fitted, quick),
+        *_tabular_rows(fitted, quick),
+    ]:
+        print(f"{data:<20} {name:<50} {score:>7.3f} {seconds:>7.2f} {epochs:>7d}")
     print(f"\n{'digits reconstruction':<24} {'PCA MSE':>9} {'autoencoder MSE':>16} {'fit s':>7}")
     for k, pca_mse, ae_mse, seconds in _reconstruction_rows(fitted, quick):
         print(f"{'encoding_dim=' + str(k):<24} {pca_mse:>9.4f} {ae_mse:>16.4f} {seconds:>7.2f}")

@@ -36,5 +36,6 @@ def test_demo_runs_and_writes_learning_curves(tmp_path):
     assert "autoencoder MSE" in done.stdout
     assert "keraskit GridSearchCV" in done.stdout and "sklearn GridSearchCV" in done.stdout
     assert "keraskit's best score equals scikit-learn's" in done.stdout
+    assert "keraskit TabularRegressor" in done.stdout and "HistGradientBoosting" in done.stdout
     plots = sorted((tmp_path / "keraskit_demo_output").glob("*.png"))
-    assert len(plots) == 5 and all(p.stat().st_size > 5000 for p in plots)
+    assert len(plots) == 6 and all(p.stat().st_size > 5000 for p in plots)

@@ -30,8 +30,8 @@ def test_missing_numbers_take_the_median_and_an_indicator():
     enc = learn_encoding(frame, n_bins=0)
     out = encode(enc, frame, dtype=np.float64)
     assert list(enc.indicators) == [True, False]
-    assert out.shape == (5, 3)  # a, a missing, b
-    np.testing.assert_array_equal(out[:, 1], [0, 0, 1, 0, 0])
+    assert out.shape == (5, 3)  # a, b, then a's missing indicator
+    np.testing.assert_array_equal(out[:, 2], [0, 0, 1, 0, 0])
     assert out[2, 0] == 0.0  # the median, scaled
 
 
@@ -51,7 +51,7 @@ def test_every_kind_of_missing_value_is_one_category():
     assert list(category_strings(values)) == ["x", NA_TOKEN, NA_TOKEN, NA_TOKEN]
 
 
-def test_plain_columns_drop_only_the_bins_in_column_order():
+def test_plain_columns_drop_only_the_bins():
     frame = pd.DataFrame({
         "c": ["u", "v"] * 10,
         "x": np.arange(20.0),
@@ -61,7 +61,8 @@ def test_plain_columns_drop_only_the_bins_in_column_order():
     full = encode(enc, frame, np.float64)
     plain = plain_columns(enc)
     assert full.shape[1] == enc.n_features_out == 2 + 1 + 4 + 2
-    np.testing.assert_array_equal(plain, [0, 1, 2, 7, 8])
+    np.testing.assert_array_equal(plain, [0, 5, 6, 7, 8])  # x, then the one-hot columns
+    np.testing.assert_array_equal(full[:, plain][:, 1:], encode(enc, frame, np.float64)[:, 5:])
 
 
 def test_dates_are_refused_by_name():
@@ -77,3 +78,17 @@ def test_the_greedy_blend_keeps_the_members_that_lower_the_loss():
     weights = greedy_blend(np.stack([bad, good, -good + 2 * y]), lambda o: np.mean((o - y) ** 2))
     assert weights[0] == 0 and np.isclose(weights.sum(), 1)
     assert weights[1] > 0 and weights[2] > 0  # errors of opposite signs cancel
+
+
+def test_a_few_rows_encode_as_many_rows_do():
+    frame = pd.DataFrame({
+        "n": pd.array([1, None, 3, 4] * 30, dtype="Int64"),
+        "f": [0.5, np.nan, 2.5, 1.0] * 30,
+        "b": pd.array([True, None, False, True] * 30, dtype="boolean"),
+        "s": pd.array(["a", None, "b", "c"] * 30, dtype="string"),
+        "k": pd.Categorical(["x", "y", None, "x"] * 30),
+    })  # fmt: skip
+    enc = learn_encoding(frame, n_bins=4)
+    many = encode(enc, frame)
+    few = np.vstack([encode(enc, frame.iloc[i : i + 3]) for i in range(0, 120, 3)])
+    np.testing.assert_array_equal(few, many)

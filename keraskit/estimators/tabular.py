@@ -2,10 +2,11 @@
 
 The frame is encoded inside the estimator (``keraskit._frames``: robust scaling with
 smooth clipping, missing-value indicators, piecewise-linear numeric encodings, one-hot
-categories). A pack of MLPs, each with its own initial weights, shuffling and sampled
-learning rate, weight decay and dropout (TabPack's idea), trains as one stacked network on
-keraskit's fused engine; each member keeps the weights of its best validation epoch. The
-pack's prediction is a blend of members chosen greedily on the validation rows.
+categories). A pack of MLPs, each with its own initial weights, shuffling, held-out rows
+and drawn learning rate, weight decay and dropout (TabPack's idea), trains as stacked
+networks on keraskit's fused engine (one per input view: with and without the bins); each
+member keeps the weights of its best validation epoch. The prediction is a blend of the
+members chosen on held-out outputs.
 """
 
 from __future__ import annotations
@@ -91,14 +92,18 @@ _PARAMS = """\
     batch_size : int or 'auto', default='auto'
         Rows per step; ``'auto'``: 128, 256 above 8,192 training rows, 512 above 16,384.
     validation_fraction : float, default=0.2
-        Share of the rows held out (stratified for classifiers) for best-epoch selection
-        and the blend, unless ``fit`` is given ``X_val`` and ``y_val``.
+        Share of the rows each member holds out (its own draw, stratified for
+        classifiers) to choose its best epoch, so that the pack as a whole learns from
+        every row. With ``X_val``/``y_val`` in ``fit`` every member trains on all of ``X``
+        and is judged on them instead.
     n_iter_no_change : int, default=16
         Epochs without a better validation loss after which a member stops.
     blend : {'greedy', 'mean'}, default='greedy'
-        How members combine: ``'greedy'`` adds members one at a time (with replacement)
-        while the blend's validation loss falls (Caruana et al., 2004); ``'mean'``
-        averages them all (TabM's way).
+        How members combine. ``'greedy'``: choices made on validation outputs by adding
+        one at a time, with replacement, while the loss falls (Caruana et al., 2004); on
+        held-out rows, the two halves' shares (with and without bins, each the mean of its
+        members) are chosen on out-of-fold outputs; with ``X_val``, single members are
+        chosen on it. ``'mean'``: every member weighs the same (TabM's way).
 """
 
 _COMMON_TAIL = """\
@@ -112,8 +117,9 @@ _COMMON_TAIL = """\
 _ATTRIBUTES = """\
     n_iter_ : int
         Epochs the longest-training member ran.
-    history_ : list of dict
-        Per epoch, the mean ``loss`` and ``val_loss`` of the members still training.
+    history_ : pandas.DataFrame
+        Per epoch (the index, from 1), the mean ``loss`` and ``val_loss`` of the members
+        still training.
     pack_ : list of dict
         Per member: its drawn ``learning_rate_init``, ``alpha`` and ``dropout``, its
         ``random_state``, ``n_iter``, ``best_epoch``, best ``validation_loss`` and its
@@ -523,17 +529,11 @@ def _out_of_fold(packs, stack, E, plans):
 
 
 def _pack_history(histories):
-    """Per epoch: the members' mean training and validation losses (those still training)."""
-    n = max(len(h) for h in histories)
-    out = []
-    for e in range(n):
-        rows = [h[e] for h in histories if len(h) > e]
-        out.append({
-            key: float(np.mean([r[key] for r in rows if key in r]))
-            for key in ("loss", "val_loss")
-            if any(key in r for r in rows)
-        })  # fmt: skip
-    return out
+    """Per epoch, the mean training and validation losses of the members still training."""
+    frames = [pd.DataFrame(h, columns=["loss", "val_loss"]) for h in histories]
+    history = pd.concat(frames).groupby(level=0).mean()
+    history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
+    return history
 
 
 @register_estimator
