@@ -204,3 +204,46 @@ def test_large_inputs_through_tensorflow_agree_with_numpy(monkeypatch):
     small = reg.predict(X)
     monkeypatch.setattr(packs, "NUMPY_BUDGET", 0)
     np.testing.assert_allclose(reg.predict(X), small, rtol=1e-4, atol=1e-5)
+
+
+def test_scikit_learns_callbacks_hear_each_pack_epoch_once_and_may_stop_it():
+    callback = pytest.importorskip("sklearn.callback", reason="scikit-learn < 1.9")
+
+    class StopAfterThree:
+        def __init__(self):
+            self.epochs = 0
+
+        def setup(self, estimator, context):
+            pass
+
+        def teardown(self, estimator, context):
+            pass
+
+        def on_fit_task_begin(self, estimator, context):
+            pass
+
+        def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+            if context.task_name == "epoch":
+                self.epochs += 1
+                return self.epochs == 3
+            return False
+
+    assert callback is not None
+    X, signal = _frame()
+    stopper = StopAfterThree()
+    reg = TabularRegressor(**{**SMALL, "pack_size": 4, "max_epochs": 50}, random_state=0)
+    reg.set_callbacks(stopper).fit(X, signal)
+    assert stopper.epochs == 3 and reg.n_iter_ == 3
+
+
+def test_the_progress_bar_counts_pack_epochs(capsys):
+    X, signal = _frame()
+    TabularRegressor(**SMALL, progress_bar=True, random_state=0).fit(X, signal)
+    assert "pack epoch" in capsys.readouterr().out
+
+
+def test_infinity_in_a_frame_is_refused_as_scikit_learn_refuses_it():
+    X, signal = _frame()
+    X.loc[3, "x"] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        TabularRegressor(**SMALL).fit(X, signal)

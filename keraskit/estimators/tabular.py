@@ -240,7 +240,7 @@ class _BaseTabular(CallbackSupportMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         shared = self._user_validation(validation)
         encoding = learn_encoding(X, n_bins=self.n_bins)
-        E = encode(encoding, X)
+        E = _encoded(encoding, X)
         t, t_v = self._targets(y, None if shared is None else shared[1])
         views = _views(encoding)
         n_train = len(t) if shared else int(len(t) * (1 - self.validation_fraction))
@@ -249,7 +249,7 @@ class _BaseTabular(CallbackSupportMixin, BaseEstimator):
             plans = [m.plan_fit(_take(E, views[i % len(views)]), t, sw)
                      for i, m in enumerate(members)]  # fmt: skip
         else:
-            E_v = encode(encoding, shared[0])
+            E_v = _encoded(encoding, shared[0])
             sw_v = self._validation_weights(y, shared[1], shared[2])
             plans = [m.plan_fit(_take(E, views[i % len(views)]), t, sw,
                                 X_val=_take(E_v, views[i % len(views)]), y_val=t_v,
@@ -451,7 +451,7 @@ class _BaseTabular(CallbackSupportMixin, BaseEstimator):
 
         check_is_fitted(self, "n_iter_")
         X = self._check_X(X, reset=False)
-        E = encode(self._encoding, X, dtype=np.dtype(self._packs[0]["arch"].dtype))
+        E = _encoded(self._encoding, X, dtype=np.dtype(self._packs[0]["arch"].dtype))
         total = 0.0
         for pack in self._packs:
             out = packs.pack_forward(
@@ -485,6 +485,14 @@ def _views(encoding):
     the blend takes whichever serves the frame; without bins there is one view."""
     plain = plain_columns(encoding)
     return [None] if len(plain) == encoding.n_features_out else [None, plain]
+
+
+def _encoded(encoding, X, dtype=np.float32):
+    """The encoded rows; infinities refused in scikit-learn's words (NaN is missing)."""
+    E = encode(encoding, X, dtype=dtype)
+    if not np.isfinite(E).all():
+        raise ValueError("Input X contains infinity or a value too large for dtype('float64').")
+    return E
 
 
 def _take(E, columns):
