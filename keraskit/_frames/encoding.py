@@ -67,6 +67,12 @@ class FrameEncoding:
         self.bin_width = np.concatenate([np.diff(e) for e in self.edges if len(e)] or [np.empty(0)])
         self.numeric = np.flatnonzero(np.asarray(self.kinds) == "numeric")
         self.categorical = np.flatnonzero(np.asarray(self.kinds) == "categorical")
+        # each kept category's one-hot column, over all categorical columns
+        self.offsets = np.cumsum([0] + [len(c) for c in self.categories])
+        self.lookup = [
+            {c: at + i for i, c in enumerate(kept)}
+            for at, kept in zip(self.offsets, self.categories, strict=False)
+        ]
 
     @property
     def n_features_out(self):
@@ -127,23 +133,46 @@ SMALL_ROWS = 64
 
 
 def _columns(X):
-    """The frame's columns one by one (an array's too)."""
-    if isinstance(X, pd.DataFrame):
-        return [column for _, column in X.items()]
-    return [X[:, i] for i in range(X.shape[1])]
+    """The frame's columns as arrays (an array's columns too).
+
+    pandas' own column access builds a Series per column (about 15 microseconds each,
+    more than a row's whole encoding); ``DataFrame._get_column_array`` hands the stored
+    array over (about 1 microsecond). The public path serves pandas versions without it.
+    """
+    if not isinstance(X, pd.DataFrame):
+        return [X[:, i] for i in range(X.shape[1])]
+    get = getattr(X, "_get_column_array", None)
+    if get is None:  # pragma: no cover - a pandas without the private accessor
+        return [X.iloc[:, i].array for i in range(X.shape[1])]
+    return [get(i) for i in range(X.shape[1])]
 
 
 def numbers(column):
-    """A numeric column as float64, every kind of missing value as NaN."""
-    if not isinstance(column, pd.Series):
-        return np.asarray(column, dtype=np.float64)
-    if isinstance(column.dtype, np.dtype):  # NumPy-backed: NaN is already NaN
-        return column.to_numpy(dtype=np.float64)
-    return column.array.to_numpy(dtype=np.float64, na_value=np.nan)  # nullable: NA -> NaN
+    """A numeric column (array, extension array or Series) as float64, missing as NaN."""
+    if isinstance(column, pd.Series):
+        column = column.array
+    if isinstance(column, np.ndarray):  # NumPy-backed: NaN is already NaN
+        return column.astype(np.float64, copy=False)
+    if isinstance(column, pd.api.extensions.ExtensionArray) and not isinstance(
+        column, pd.arrays.NumpyExtensionArray
+    ):
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)  # nullable: NA -> NaN
+    return np.asarray(column, dtype=np.float64)
 
 
 def category_strings(column):
-    """A categorical column as strings, every kind of missing value as ``NA_TOKEN``."""
+    """Categorical columns as strings, every kind of missing value as ``NA_TOKEN``.
+
+    Parameters
+    ----------
+    column : array-like of shape (n_samples,) or (n_samples, n_columns)
+        Values of one or several categorical columns.
+
+    Returns
+    -------
+    strings : ndarray of object
+        The same shape, each value as ``str``.
+    """
     values = np.asarray(column, dtype=object)
     missing = pd.isna(values)
     out = values.astype(str).astype(object)
@@ -220,33 +249,37 @@ def learn_encoding(X, n_bins=16, max_categories=64, min_frequency=2):
     )
 
 
-def _one_hot(values, kept):
-    """One-hot columns of the kept categories; anything else is all zeros."""
-    if len(values) <= SMALL_ROWS:
-        index = {c: i for i, c in enumerate(kept)}
-        codes = np.array([index.get(v, -1) for v in values], dtype=np.intp)
-    else:
-        codes = pd.Index(kept, dtype=object).get_indexer(values)
-    out = np.zeros((len(values), len(kept)), dtype=np.float32)
-    rows = np.flatnonzero(codes >= 0)
-    out[rows, codes[rows]] = 1.0
+def _one_hot(encoding, strings):
+    """One-hot columns of the kept categories of every categorical column; anything else
+    (rare, unseen) is all zeros."""
+    n = len(strings)
+    out = np.zeros((n, encoding.offsets[-1]), dtype=np.float32)
+    if n <= SMALL_ROWS:  # a dict per column (pandas' vectorized lookup costs ~50 us)
+        for k, index in enumerate(encoding.lookup):
+            for r, value in enumerate(strings[:, k]):
+                j = index.get(value)
+                if j is not None:
+                    out[r, j] = 1.0
+        return out
+    for k, kept in enumerate(encoding.categories):
+        codes = pd.Index(kept, dtype=object).get_indexer(strings[:, k])
+        rows = np.flatnonzero(codes >= 0)
+        out[rows, encoding.offsets[k] + codes[rows]] = 1.0
     return out
 
 
 def _split_kinds(encoding, X):
     """The numeric columns as one float64 matrix (NaN for missing), and the categorical
-    columns' values. A few rows go through one object array (pandas' per-column access
-    costs more than a row's whole encoding), many rows column by column."""
-    if isinstance(X, pd.DataFrame) and len(X) <= SMALL_ROWS:
-        cells = X.to_numpy(dtype=object)
-        V = cells[:, encoding.numeric]
-        V = np.where(pd.isna(V), np.nan, V).astype(np.float64)
-        return V, [cells[:, j] for j in encoding.categorical]
+    columns as one matrix of strings."""
     columns = _columns(X)
-    V = np.empty((X.shape[0], len(encoding.numeric)))
+    n = X.shape[0]
+    V = np.empty((n, len(encoding.numeric)))
     for k, j in enumerate(encoding.numeric):
         V[:, k] = numbers(columns[j])
-    return V, [columns[j] for j in encoding.categorical]
+    C = np.empty((n, len(encoding.categorical)), dtype=object)
+    for k, j in enumerate(encoding.categorical):
+        C[:, k] = np.asarray(columns[j], dtype=object)
+    return V, category_strings(C)
 
 
 def encode(encoding, X, dtype=np.float32):
@@ -275,6 +308,5 @@ def encode(encoding, X, dtype=np.float32):
         bins -= encoding.bin_lo.astype(dtype)
         bins /= encoding.bin_width.astype(dtype)
         blocks.append(np.clip(bins, 0.0, 1.0, out=bins))
-    for values, kept in zip(categorical, encoding.categories, strict=True):
-        blocks.append(_one_hot(category_strings(values), kept))
+    blocks.append(_one_hot(encoding, categorical))
     return np.hstack([b.astype(dtype, copy=False) for b in blocks])

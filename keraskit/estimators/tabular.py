@@ -436,7 +436,11 @@ class _BaseTabular(CallbackSupportMixin, BaseEstimator):
         """A frame keeps its columns (names checked as scikit-learn checks them); anything
         else becomes a float array that may hold NaN."""
         if isinstance(X, pd.DataFrame):
-            validate_data(self, X, reset=reset, skip_check_array=True)
+            names = getattr(self, "feature_names_in_", None)
+            if reset or names is None or X.columns.tolist() != names.tolist():
+                # scikit-learn's checks and messages (the fast test above costs a
+                # row's prediction microseconds, these a few hundred)
+                validate_data(self, X, reset=reset, skip_check_array=True)
             _check_shape(X)
             return X
         return validate_data(
