@@ -20,7 +20,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 test: lint
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -q -p no:cacheprovider
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal -q -p no:cacheprovider
 
 demo: $(STAMP)
 	$(PY) -m keraskit

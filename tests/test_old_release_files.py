@@ -45,12 +45,18 @@ def _check_outputs(est, name):
     assert checked >= 1
 
 
-def test_the_fixtures_cover_every_public_estimator_kind():
+#: Public classes added after release 0.1.0: it never wrote a file of theirs.
+NEWER_THAN_THE_FIXTURES = {"TabularClassifier", "TabularRegressor"}
+
+
+def test_the_fixtures_cover_every_public_estimator_kind_of_the_release():
     kinds = set()
     for name in NAMES:
         with open(HERE / f"{name}.pkl", "rb") as f:
             kinds.add(type(pickle.load(f)).__name__)
-    assert kinds == {name for name in keraskit.__all__ if name[0].isupper()}
+    public = {name for name in keraskit.__all__ if name[0].isupper()}
+    assert kinds == public - NEWER_THAN_THE_FIXTURES
+    assert NEWER_THAN_THE_FIXTURES <= public  # a stale entry would hide a missing fixture
 
 
 @pytest.mark.parametrize("name", NAMES)
