@@ -45,9 +45,10 @@ def _run_in_fresh_process():
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_bit_identical_across_two_processes_and_in_this_one():
-    first, second = _run_in_fresh_process(), _run_in_fresh_process()
-    assert first == second
+def test_bit_identical_in_a_fresh_process_and_in_this_one():
+    # a fresh process against this one, whose caches other tests have warmed: a second
+    # fresh process would add a TensorFlow start (about 10 s) and nothing this does not show
+    first = _run_in_fresh_process()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for name, est, X, y in cases():
