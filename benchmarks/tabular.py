@@ -21,7 +21,8 @@ Contenders:
   scikit-learn's imputers, scaler and encoder);
 - ``make_tabular_pipeline(keraskit.MLP*)``;
 - ``keraskit.TabularRegressor``/``TabularClassifier``, the frame as it comes;
-- RealMLP-TD from ``pytabkit``, when it is installed (an optional column).
+- RealMLP-TD from ``pytabkit``, when it is installed (an optional column; numeric NA is
+  filled with the median first, since pytabkit 1.8 refuses NaN in numeric columns).
 
 Run: ``python benchmarks/tabular.py`` (about 15 minutes on 2 cores), ``--quick`` for a
 smoke run on two small frames, ``--only Wage,Default`` for some frames.
@@ -191,9 +192,17 @@ def _realmlp():
 
     def factory(task, seed):
         cls = RealMLP_TD_Regressor if task == "regression" else RealMLP_TD_Classifier
-        return cls(random_state=seed, device="cpu", verbosity=0), None
+        return cls(random_state=seed, device="cpu", verbosity=0), _median_filled
 
     return factory
+
+
+def _median_filled(X):
+    """Numeric NA as the column's median: RealMLP-TD (pytabkit 1.8) refuses NaN in numbers."""
+    X = X.copy()
+    for name in X.select_dtypes(include="number").columns:
+        X[name] = X[name].astype("float64").fillna(X[name].astype("float64").median())
+    return X
 
 
 def score(task, est, X, y):
