@@ -24,7 +24,7 @@ Contenders:
 - RealMLP-TD from ``pytabkit``, when it is installed (an optional column; numeric NA is
   filled with the median first, since pytabkit 1.8 refuses NaN in numeric columns).
 
-Run: ``python benchmarks/tabular.py`` (about 15 minutes on 2 cores), ``--quick`` for a
+Run: ``python benchmarks/tabular.py`` (about 25 minutes on 2 cores), ``--quick`` for a
 smoke run on two small frames, ``--only Wage,Default`` for some frames.
 """
 
