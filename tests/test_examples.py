@@ -1,7 +1,6 @@
 """Every example runs (with its --small flag) and prints its result."""
 
 import pathlib
-import runpy
 import subprocess
 import sys
 
@@ -10,30 +9,17 @@ import pytest
 EXAMPLES = sorted((pathlib.Path(__file__).parent.parent / "examples").glob("*.py"))
 
 
-#: Examples that start worker processes or clusters of their own run in a fresh
-#: interpreter, as a user runs them; the others run in the test's process, where
-#: TensorFlow has started already (a fresh interpreter pays its ~6 s start each time).
-OWN_PROCESS = {"dask_cluster_search", "parallel_grid_search"}
-
-
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
-def test_example_runs(path, tmp_path, monkeypatch, capsys):
-    if path.stem in OWN_PROCESS:
-        done = subprocess.run(
-            [sys.executable, str(path), "--small"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            cwd=tmp_path,  # examples may write files (plots)
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        out = done.stdout
-    else:
-        monkeypatch.chdir(tmp_path)  # examples may write files (plots)
-        monkeypatch.setattr(sys, "argv", [str(path), "--small"])
-        runpy.run_path(str(path), run_name="__main__")
-        out = capsys.readouterr().out
-    assert out.strip(), "an example must print what it shows"
+def test_example_runs(path, tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(path), "--small"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,  # examples may write files (plots)
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip(), "an example must print what it shows"
 
 
 def test_demo_runs_and_writes_learning_curves(tmp_path):

@@ -136,15 +136,31 @@ def test_the_pack_is_two_views_blended_on_validation_rows():
     assert all(1 <= m["best_epoch"] <= m["n_iter"] for m in reg.pack_)
     assert len({m["learning_rate_init"] for m in reg.pack_}) == 4  # drawn per member
     assert reg.n_iter_ == max(m["n_iter"] for m in reg.pack_) == len(reg.history_)
-    mean = TabularRegressor(pack_size=4, width=16, max_epochs=30, blend="mean", random_state=0)
-    assert [m["blend_weight"] for m in mean.fit(X, signal).pack_] == [0.25] * 4
+    mean = TabularRegressor(pack_size=3, width=16, max_epochs=30, blend="mean", random_state=0)
+    np.testing.assert_allclose([m["blend_weight"] for m in mean.fit(X, signal).pack_], [1 / 3] * 3)
+    assert [m["bins"] for m in mean.pack_] == [True, False, True]  # in member order
 
 
-def test_user_validation_set_replaces_the_split_and_the_time_budget_stops_the_pack():
+def test_user_validation_set_replaces_the_split_and_the_time_budget_stops_the_pack(
+    monkeypatch,
+):
     X, signal = _frame(200)
+    seen = []
+    plan_fit = keraskit.MLPRegressor.plan_fit
+
+    def spy(member, X_, y_, sw_=None, **kw):
+        plan = plan_fit(member, X_, y_, sw_, **kw)
+        seen.append((len(X_), plan.data.n_train, len(plan.data.Y_val)))
+        return plan
+
+    monkeypatch.setattr(keraskit.MLPRegressor, "plan_fit", spy)
     reg = TabularRegressor(**SMALL, random_state=0)
     reg.fit(X[:150], signal[:150], X_val=X[150:], y_val=signal[150:])
+    assert seen == [(150, 150, 50)] * 2  # every row trains; judged on X_val
     assert all(np.isfinite(m["validation_loss"]) for m in reg.pack_)
+    seen.clear()
+    reg.fit(X[:150], signal[:150])
+    assert seen == [(150, 120, 30)] * 2  # each member holds out its own 20%
     quick = TabularRegressor(**{**SMALL, "max_epochs": 500}, time_budget=1e-6).fit(X, signal)
     assert quick.n_iter_ == 1
     with pytest.raises(ValueError, match="together"):
@@ -233,7 +249,8 @@ def test_scikit_learns_callbacks_hear_each_pack_epoch_once_and_may_stop_it():
     stopper = StopAfterThree()
     reg = TabularRegressor(**{**SMALL, "pack_size": 4, "max_epochs": 50}, random_state=0)
     reg.set_callbacks(stopper).fit(X, signal)
-    assert stopper.epochs == 3 and reg.n_iter_ == 3
+    assert stopper.epochs == 3
+    assert [m["n_iter"] for m in reg.pack_] == [3] * 4  # both groups end where it asked
 
 
 def test_the_progress_bar_counts_pack_epochs(capsys):

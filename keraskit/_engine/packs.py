@@ -134,7 +134,9 @@ def greedy_blend(outputs, loss, max_rounds=None):
     best = np.inf
     for n in range(1, max_rounds + 1):
         losses = [loss((total + outputs[j]) / n) for j in range(k)]
-        j = int(np.nanargmin(losses)) if not np.all(np.isnan(losses)) else 0
+        if np.all(np.isnan(losses)):
+            break
+        j = int(np.nanargmin(losses))
         if losses[j] >= best:
             break
         best, counts[j], total = losses[j], counts[j] + 1, total + outputs[j]

@@ -302,7 +302,8 @@ def encode(encoding, X, dtype=np.float32):
     missing = np.isnan(V)
     filled = np.where(missing, encoding.centers, V)
     Z = (filled - encoding.centers) / encoding.scales
-    blocks = [Z / np.sqrt(1 + (Z / CLIP) ** 2), missing[:, encoding.indicators]]
+    # sqrt(1 + (z / CLIP) ** 2), without overflow for huge z
+    blocks = [Z / np.hypot(1.0, Z / CLIP), missing[:, encoding.indicators]]
     if len(encoding.bin_columns):
         bins = filled[:, encoding.bin_columns].astype(dtype)
         bins -= encoding.bin_lo.astype(dtype)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,7 +23,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_co
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     _check_y,
@@ -50,12 +51,14 @@ class _PackHooks(EpochHooks):
     """The pack's epochs, told once each: scikit-learn's callbacks, the bar, the time budget.
 
     Every member calls the hooks at its own epoch's end; the first call for an epoch
-    speaks for the pack.
+    speaks for the pack (the callbacks' epoch task is opened and closed then). A stop asked
+    at epoch ``n`` stops every member at the end of its epoch ``n``: groups that train in
+    other threads may lag, and still end where the first one did.
     """
 
     def __init__(self, tasks, deadline, bar):
         self.tasks, self.deadline, self.bar = tasks, deadline, bar
-        self.epoch, self.stop = 0, False
+        self.epoch, self.stop_at = 0, None
         self.lock = threading.Lock()
 
     def end_epoch(self, n_iter, weights):
@@ -63,12 +66,14 @@ class _PackHooks(EpochHooks):
             if n_iter > self.epoch:
                 self.epoch = n_iter
                 self.tasks.begin_epoch()
-                stop = self.tasks.end_epoch(n_iter, None)
-                late = self.deadline is not None and time.monotonic() > self.deadline
-                self.stop = self.stop or stop or late
+                if self.tasks.end_epoch(n_iter, None) and self.stop_at is None:
+                    self.stop_at = n_iter
                 if self.bar is not None:
                     self.bar.update({})
-            return self.stop
+            late = self.deadline is not None and time.monotonic() > self.deadline
+            if late and self.stop_at is None:
+                self.stop_at = n_iter
+            return self.stop_at is not None and n_iter >= self.stop_at
 
 
 _PARAMS = """\
@@ -121,10 +126,11 @@ _ATTRIBUTES = """\
         Per epoch (the index, from 1), the mean ``loss`` and ``val_loss`` of the members
         still training.
     pack_ : list of dict
-        Per member: its drawn ``learning_rate_init``, ``alpha`` and ``dropout``, its
-        ``random_state``, ``n_iter``, ``best_epoch``, best ``validation_loss`` and its
-        ``blend_weight`` (0 for members the blend left out). ``pd.DataFrame(est.pack_)``
-        shows the pack.
+        Per member, in order: its drawn ``learning_rate_init``, ``alpha`` and
+        ``dropout``, its ``random_state``, ``n_iter``, ``best_epoch``, best
+        ``validation_loss``, its ``blend_weight`` (0 for members the blend left out) and
+        whether it saw the piecewise-linear ``bins``. ``pd.DataFrame(est.pack_)`` shows
+        the pack.
     n_features_in_ : int
         Number of columns seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -240,26 +246,31 @@ class _BaseTabular(CallbackSupportMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         shared = self._user_validation(validation)
         encoding = learn_encoding(X, n_bins=self.n_bins)
-        E = _encoded(encoding, X)
-        t, t_v = self._targets(y, None if shared is None else shared[1])
         views = _views(encoding)
-        n_train = len(t) if shared else int(len(t) * (1 - self.validation_fraction))
-        members = self._members(rng, max(n_train, 1))
+        E = _encoded(encoding, X)
+        inputs = [_take(E, columns) for columns in views]  # one copy per view
+        t, t_v = self._targets(y, None if shared is None else shared[1])
         if shared is None:  # each member holds out its own rows (out of fold for the blend)
-            plans = [m.plan_fit(_take(E, views[i % len(views)]), t, sw)
-                     for i, m in enumerate(members)]  # fmt: skip
+            n_train = len(t) - int(np.ceil(self.validation_fraction * len(t)))
+            fit_kw = [{}] * len(views)
         else:
+            n_train = len(t)
             E_v = _encoded(encoding, shared[0])
             sw_v = self._validation_weights(y, shared[1], shared[2])
-            plans = [m.plan_fit(_take(E, views[i % len(views)]), t, sw,
-                                X_val=_take(E_v, views[i % len(views)]), y_val=t_v,
-                                sample_weight_val=sw_v)
-                     for i, m in enumerate(members)]  # fmt: skip
-        plans = [self._scored(p) for p in plans]
-        results = self._train(plans, tasks)
+            fit_kw = [{"X_val": _take(E_v, columns), "y_val": t_v,
+                       "sample_weight_val": sw_v} for columns in views]  # fmt: skip
+        members = self._members(rng, max(n_train, 1))
+
+        def plan(i):  # a member's plan (again, fresh, if its group fails as a whole)
+            v = i % len(views)
+            return self._scored(members[i].plan_fit(inputs[v], t, sw, **fit_kw[v]))
+
+        plans = [plan(i) for i in range(len(members))]
+        results = self._train(plans, tasks, plan)
         ok = [i for i, r in enumerate(results) if r.error is None]
         if not ok:
             raise results[0].error
+        _warn_once(results)
         stacks = _stacks(views, plans, results, ok)
         if shared is None:
             weights = self._blend_out_of_fold(stacks, E, plans)
@@ -310,8 +321,10 @@ class _BaseTabular(CallbackSupportMixin, BaseEstimator):
         from .._engine import packs  # imports TensorFlow (loaded by the fit already)
 
         sizes = [kernels[0].shape[0] for _, _, kernels, _, _ in stacks]
+        if self.blend == "mean":
+            return np.full(sum(sizes), 1.0 / sum(sizes))
         shares = np.ones(len(stacks)) / len(stacks)
-        if self.blend == "greedy" and len(stacks) > 1:
+        if len(stacks) > 1:
             folds = [_out_of_fold(packs, stack, E, plans) for stack in stacks]
             both = np.logical_and.reduce([covered for _, covered in folds])
             if both.any():
@@ -340,8 +353,12 @@ class _BaseTabular(CallbackSupportMixin, BaseEstimator):
                     "kernels": [k[chosen] for k in kernels],
                     "biases": [b[chosen] for b in biases],
                 })  # fmt: skip
-        self.pack_ = [self._member_record(members[i], plans[i], results[i], w)
-                      for i, w in zip(order, weights, strict=True)]  # fmt: skip
+        by_member = dict(zip(order, weights, strict=True))
+        self.pack_ = [self._member_record(members[i], plans[i], results[i], by_member[i])
+                      for i in sorted(by_member)]  # fmt: skip
+        binned = len(encoding.bin_columns) > 0
+        for i, record in zip(sorted(by_member), self.pack_, strict=True):
+            record["bins"] = binned and plans[i].arch.n_features == encoding.n_features_out
         self.n_iter_ = max(results[i].n_iter for i in order)
         self.history_ = _pack_history([plans[i].progress.history for i in order])
 
@@ -381,8 +398,9 @@ class _BaseTabular(CallbackSupportMixin, BaseEstimator):
         """The validation rows' weights (the classifier adds its class weights)."""
         return sw_v
 
-    def _train(self, plans, tasks):
-        """Train the plans as one pack (stacked), or one by one where they cannot be."""
+    def _train(self, plans, tasks, replan):
+        """Train the plans as one pack (stacked), or one by one where they cannot be
+        (``replan(i)`` plans member ``i`` afresh: a failed group's plans were used)."""
         # the engine imports TensorFlow: on the first fit, not with keraskit
         from .._engine import population
         from .._engine.progress import ProgressBar
@@ -397,6 +415,7 @@ class _BaseTabular(CallbackSupportMixin, BaseEstimator):
                 results = [None] * len(plans)
             for i, result in enumerate(results):
                 if result is None:  # too large for the stack (or its memory): one by one
+                    plans[i] = replan(i) if population.stackable(plans[i]) else plans[i]
                     results[i] = population.train_one(plans[i], hooks)
         finally:
             if bar is not None:
@@ -512,6 +531,16 @@ def _check_shape(X):
         )
 
 
+def _warn_once(results):
+    """The members' warnings (a member of a group keeps its own), each message once."""
+    seen = set()
+    for result in results:
+        for message, category in result.warnings:
+            if message not in seen:
+                seen.add(message)
+                warnings.warn(message, category, stacklevel=5)
+
+
 def _stacks(views, plans, results, ok):
     """Per view, the trained members' stacked dense weights:
     ``(columns, arch, kernels, biases, member indexes)``."""
@@ -622,13 +651,7 @@ class TabularClassifier(ClassifierMixin, _BaseTabular):
         return w if sw_v is None else w * sw_v
 
     def _check_labels(self, y):
-        check_classification_targets(y)
-        kind = type_of_target(y)
-        if kind not in ("binary", "multiclass"):
-            raise ValueError(
-                f"{type(self).__name__} takes one label per row (binary or multiclass "
-                f"targets); got a {kind} target."
-            )
+        check_classification_targets(y)  # (y is 1-D already: binary or multiclass)
 
     def _targets(self, y, y_v):
         self.classes_ = np.unique(y)
