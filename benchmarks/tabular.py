@@ -331,7 +331,7 @@ def cost_one(name):
 
     Run in a process of its own (``--cost`` starts one per frame): TensorFlow is started
     and a tiny pack trained first (the runtime), then the frame is loaded and fitted.
-    Returns ``{frame_mb, fit_mb, ratio, predict_ms}``: ``fit_mb`` is the peak resident
+    Returns ``{rows, frame_mb, fit_mb, ratio, predict_ms}``: ``fit_mb`` is the peak resident
     memory above the runtime (the frame included), ``ratio`` that over the frame's size.
     """
     import gc
@@ -360,6 +360,7 @@ def cost_one(name):
         times.append(time.perf_counter() - start)
     fit_bytes = (peak - runtime) * 1024
     return {
+        "rows": len(X),
         "frame_mb": frame_bytes / 1e6,
         "fit_mb": fit_bytes / 1e6,
         "ratio": fit_bytes / frame_bytes,
@@ -380,9 +381,8 @@ def cost(frames):
         if out.returncode:
             raise RuntimeError(out.stderr[-2000:])
         c = json.loads(out.stdout.strip().splitlines()[-1])
-        rows = len(load(frame)[0])
         lines.append(
-            f"| {frame.name} | {rows} | {c['frame_mb']:.1f} | {c['fit_mb']:.1f} | "
+            f"| {frame.name} | {c['rows']} | {c['frame_mb']:.1f} | {c['fit_mb']:.1f} | "
             f"{c['ratio']:.1f}x | {c['predict_ms']:.2f} |"
         )
     return "\n".join(lines)

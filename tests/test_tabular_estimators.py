@@ -264,3 +264,21 @@ def test_infinity_in_a_frame_is_refused_as_scikit_learn_refuses_it():
     X.loc[3, "x"] = np.inf
     with pytest.raises(ValueError, match="infinity"):
         TabularRegressor(**SMALL).fit(X, signal)
+
+
+@pytest.mark.parametrize("activation", ["logistic", "identity", "tanh"])
+def test_a_stacked_pack_predicts_as_its_members_do(activation):
+    from keraskit._engine import packs
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(30, 3).astype("float32")
+    members = [
+        keraskit.MLPRegressor(
+            hidden_layer_sizes=(4,), activation=activation, max_iter=5, random_state=s
+        ).fit(X, X.sum(axis=1))
+        for s in (0, 1)
+    ]
+    kernels, biases = packs.stack_dense(members[0]._arch, [m._weights for m in members])
+    out = packs.pack_forward(members[0]._arch, kernels, biases, X)
+    for j, member in enumerate(members):
+        np.testing.assert_allclose(out[j, :, 0], member.predict(X), rtol=1e-5, atol=1e-6)

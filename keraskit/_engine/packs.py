@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._networks.activations import KERAS_ACTIVATIONS
 from .._tensorflow import keras, tf
 from . import cache
 from .fastpath import ACTIVATIONS, NUMPY_BUDGET
 
-#: scikit-learn's output activation names -> Keras' (the members' ``out_activation``).
-_OUT = {"identity": "linear", "logistic": "sigmoid", "softmax": "softmax", "exp": "exponential"}
 #: Rows per TensorFlow call on large inputs (bounds the (members, rows, width) activations).
 CHUNK = 8192
 
@@ -49,9 +48,9 @@ def stack_dense(arch, member_weights):
 
 
 def _activations(arch, n_layers):
-    hidden = ACTIVATIONS[arch.activation]
-    out = _OUT.get(arch.out_activation, arch.out_activation)
-    return [hidden] * (n_layers - 1) + [ACTIVATIONS[out]]
+    """Keras' names of the layers' activations (keraskit's names translated)."""
+    hidden, out = KERAS_ACTIVATIONS[arch.activation], KERAS_ACTIVATIONS[arch.out_activation]
+    return [hidden] * (n_layers - 1) + [out]
 
 
 def _numpy_forward(kernels, biases, acts, X):
@@ -93,14 +92,14 @@ def pack_forward(arch, kernels, biases, X):
     outputs : ndarray of shape (n_members, n_samples, n_outputs)
     """
     n_weights = sum(k.size for k in kernels)
-    acts = _activations(arch, len(kernels))
+    names = _activations(arch, len(kernels))
     if X.shape[0] * n_weights <= NUMPY_BUDGET:
         # float64, as the weights are kept: a row's outputs do not depend on its neighbours
         # (float32 BLAS kernels round a row differently with the rows around it)
+        acts = [ACTIVATIONS[name] for name in names]
         return _numpy_forward(kernels, biases, acts, X.astype(np.float64, copy=False))
     dtype = tf.as_dtype(arch.dtype)
-    hidden = arch.activation
-    out = _OUT.get(arch.out_activation, arch.out_activation)
+    hidden, out = names[0], names[-1]
     ks = [tf.constant(k, dtype) for k in kernels]
     bs = [tf.constant(b, dtype) for b in biases]
     parts = [

@@ -203,7 +203,8 @@ def _bin_edges(v, n_bins):
 
 
 def _frequent(values, max_categories, min_frequency):
-    """The values seen at least ``min_frequency`` times, the most frequent first."""
+    """The ``max_categories`` most frequent values seen at least ``min_frequency`` times,
+    sorted."""
     counts = pd.Series(values).value_counts(sort=True)
     kept = counts[counts >= min_frequency].index[:max_categories]
     return sorted(str(k) for k in kept)

@@ -409,13 +409,14 @@ class _BaseTabular(CallbackSupportMixin, BaseEstimator):
         bar = ProgressBar(self.max_epochs, "pack epoch") if self.progress_bar else None
         hooks = _PackHooks(tasks, deadline, bar)
         try:
-            if all(population.stackable(p) for p in plans):
-                results = population.train_population(plans, hooks=hooks)
-            else:
-                results = [None] * len(plans)
+            stacked = all(population.stackable(p) for p in plans)
+            results = (
+                population.train_population(plans, hooks=hooks) if stacked else [None] * len(plans)
+            )
             for i, result in enumerate(results):
                 if result is None:  # too large for the stack (or its memory): one by one
-                    plans[i] = replan(i) if population.stackable(plans[i]) else plans[i]
+                    if stacked:  # its failed group used (and changed) the plan
+                        plans[i] = replan(i)
                     results[i] = population.train_one(plans[i], hooks)
         finally:
             if bar is not None:
@@ -498,7 +499,6 @@ class _BaseTabular(CallbackSupportMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
-        tags.non_deterministic = False
         return tags
 
 
