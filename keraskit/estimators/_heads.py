@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
@@ -160,9 +162,8 @@ class ClassifierHead:
     def score_fn(est, Y_val, sw_val):
         """Validation accuracy (subset accuracy for multilabel) of validation outputs."""
         y_true = ClassifierHead.labels(est, Y_val)
-        return lambda out: accuracy_score(
-            y_true, ClassifierHead.labels(est, out), sample_weight=sw_val
-        )
+        # partials of module functions: a plan pickles (it may train in another process)
+        return partial(_accuracy, est, y_true, sw_val)
 
 
 class RegressorHead:
@@ -238,7 +239,7 @@ class RegressorHead:
     @staticmethod
     def score_fn(est, Y_val, sw_val):
         """Validation R^2 as a function of validation outputs."""
-        return lambda out: r2_score(Y_val, out, sample_weight=sw_val)
+        return partial(_r2, Y_val, sw_val)
 
 
 class ReconstructionHead:
@@ -287,9 +288,20 @@ class ReconstructionHead:
     @staticmethod
     def score_fn(est, Y_val, sw_val):
         """Validation score: negative mean squared reconstruction error."""
+        return partial(_negative_reconstruction_error, Y_val, sw_val)
 
-        def score(out):
-            errors = ((out.reshape(len(out), -1) - Y_val) ** 2).mean(axis=1)
-            return -np.average(errors, weights=sw_val)
 
-        return score
+def _accuracy(est, y_true, sw_val, out):
+    """Validation accuracy of a classifier's outputs ``out``."""
+    return accuracy_score(y_true, ClassifierHead.labels(est, out), sample_weight=sw_val)
+
+
+def _r2(Y_val, sw_val, out):
+    """Validation R^2 of a regressor's outputs ``out``."""
+    return r2_score(Y_val, out, sample_weight=sw_val)
+
+
+def _negative_reconstruction_error(Y_val, sw_val, out):
+    """Negative mean squared reconstruction error of an autoencoder's outputs ``out``."""
+    errors = ((out.reshape(len(out), -1) - Y_val) ** 2).mean(axis=1)
+    return -np.average(errors, weights=sw_val)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import dataclass, field
 
 import joblib
 import numpy as np
@@ -202,7 +203,35 @@ def _plan_members(estimator, X, y, candidates, splits, fit_params):
     return members
 
 
-def train_fused(estimator, X, y, candidates, splits, fit_params=None, n_jobs=None):
+@dataclass
+class FusedBatch:
+    """What training a batch of candidates together gave.
+
+    Parameters
+    ----------
+    outcomes : dict
+        ``Outcome`` by fit key, for the fits that were trained.
+    seconds : ndarray of shape (n_candidates, n_splits)
+        Each fused fit's time (planning plus its share of its run's training time); 0
+        where a fit was not fused and trains in the search itself.
+    fused : ndarray of bool of shape (n_candidates, n_splits)
+        Which fits have an outcome.
+    runs : list of dict
+        Per run (one stacked network): ``members`` as ``(candidate, split)`` pairs,
+        ``backend``, ``host`` and ``pid`` of the process that trained it, and ``seconds``.
+    """
+
+    outcomes: dict
+    seconds: np.ndarray
+    fused: np.ndarray
+    runs: list = field(default_factory=list)
+
+    def whole(self, i):
+        """Whether every split of candidate ``i`` was trained here."""
+        return bool(self.fused[i].all())
+
+
+def train_fused(estimator, X, y, candidates, splits, fit_params=None, n_jobs=None, chosen=None):
     """Train the fusable fits of ``candidates`` x ``splits`` together.
 
     Parameters
@@ -219,30 +248,74 @@ def train_fused(estimator, X, y, candidates, splits, fit_params=None, n_jobs=Non
         What the network's ``fit`` receives (:func:`network_fit_params`): sample weights of
         ``X`` (sliced per split as the search slices them) and a fixed validation set.
     n_jobs : int, default=None
-        Groups of networks trained at once (``None``: the engine's default).
+        Runs trained at once in this process's threads (``None``: the engine's default).
+    chosen : keraskit._engine.dispatch.Chosen, default=None
+        The process-based joblib backend the user chose: the runs are its tasks, and only
+        candidates whose every split can be fused are (the others go to the backend
+        whole, as scikit-learn sends them). ``None`` trains in threads here.
 
     Returns
     -------
-    outcomes : dict
-        ``Outcome`` by fit key, for the fits that were trained.
-    seconds : ndarray of shape (n_candidates, n_splits)
-        Each fused fit's time (planning plus its share of its group's training); 0 where
-        a fit was not fused and trains in the search itself.
+    batch : FusedBatch
     """
     members = _plan_members(estimator, X, y, candidates, splits, fit_params or {})
-    seconds = np.zeros((len(candidates), len(splits)))
+    shape = (len(candidates), len(splits))
+    if chosen is not None:  # a candidate partly fused would train on the backend anyway
+        whole = {i for i in range(shape[0]) if all((i, s) in members for s in range(shape[1]))}
+        members = {k: m for k, m in members.items() if k[0] in whole}
+    batch = FusedBatch({}, np.zeros(shape), np.zeros(shape, bool))
     if not members:
-        return {}, seconds
+        return batch
     # the engine imports TensorFlow, which planning has started (see _plan_members)
-    from .._engine.population import train_population
+    from .._engine import dispatch, population
 
     order = list(members)
-    threads = None if n_jobs is None else effective_n_jobs(n_jobs)
-    results = train_population([members[k].plan for k in order], threads=threads)
-    outcomes = {}
+    plans = [members[k].plan for k in order]
+    runs = population.partition(plans)
+    results = None
+    if chosen is not None:
+        results, places = _train_on_backend(chosen, plans, runs)
+    if results is None:
+        threads = None if n_jobs is None else effective_n_jobs(n_jobs)
+        results = population.train_runs(plans, runs, threads)
+        places = [{"members": run, "backend": "threading", **dispatch.where()} for run in runs]
     for key, result in zip(order, results, strict=True):
-        if result is not None:  # else its group failed as a whole: trained alone instead
+        if result is not None:  # else its run failed as a whole: trained alone instead
             m = members[key]
-            outcomes[m.key] = m.outcome(result)
-            seconds[key] = outcomes[m.key].seconds
-    return outcomes, seconds
+            batch.outcomes[m.key] = m.outcome(result)
+            batch.seconds[key] = batch.outcomes[m.key].seconds
+            batch.fused[key] = True
+    batch.runs = [_run_record(p, order, results) for p in places]
+    return batch
+
+
+def _train_on_backend(chosen, plans, runs):
+    """The runs trained on the user's backend; ``(None, None)`` with a warning if it fails."""
+    # the engine imports TensorFlow, which planning has started (see _plan_members)
+    from .._engine import dispatch
+
+    try:
+        results, places = dispatch.train_on(chosen, plans, runs)
+    except Exception as exc:  # a backend that cannot take the tasks: said, then done here
+        warnings.warn(
+            f"keraskit could not train the search's networks on joblib's {chosen.name} "
+            f"backend ({type(exc).__name__}: {exc}); they trained in this process's threads "
+            "instead.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return None, None
+    return results, [{**p, "backend": chosen.name} for p in places]
+
+
+def _run_record(place, order, results):
+    """A run's line of ``fused_groups_``: its members, where it trained, its seconds."""
+    members = place["members"]
+    seconds = sum(results[i].seconds for i in members if results[i] is not None)
+    return {
+        "members": [tuple(int(v) for v in order[i]) for i in members],
+        "backend": place["backend"],
+        "host": place["host"],
+        "pid": place["pid"],
+        "seconds": seconds,
+    }

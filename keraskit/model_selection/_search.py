@@ -9,6 +9,7 @@ offered to the fits scikit-learn then runs, which adopt them.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from inspect import signature
 
 import numpy as np
@@ -18,8 +19,9 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import get_tags
 from sklearn.utils.validation import indexable
 
+from .._engine.dispatch import chosen_backend
 from ..estimators._adoption import offered
-from ._fusing import has_network, network_fit_params, train_fused
+from ._fusing import FusedBatch, has_network, network_fit_params, train_fused
 
 _FUSE_DOC = """
     fuse : bool, default=True
@@ -68,17 +70,19 @@ class _FusedSearchMixin:
             The fitted search.
         """
         self.__dict__.pop("n_fused_fits_", None)
+        self.__dict__.pop("fused_groups_", None)
         if not self.fuse or not has_network(self.estimator):
             return super().fit(X, y, **params)
         X, y = indexable(X, y)
-        self._fused_data = (X, y, params)
-        self._fused_seconds, self.n_fused_fits_ = [], 0
+        # the backend the user chose, before the fits' own threads take over (see _evaluate)
+        self._fused_data, self._chosen = (X, y, params), chosen_backend()
+        self._fused_seconds, self.n_fused_fits_, self.fused_groups_ = [], 0, []
         try:
             with parallel_config(backend="threading"):
                 super().fit(X, y, **params)
             self._add_fused_times()
         finally:
-            del self._fused_data, self._fused_seconds
+            del self._fused_data, self._fused_seconds, self._chosen
         return self
 
     def __sklearn_tags__(self):
@@ -92,18 +96,48 @@ class _FusedSearchMixin:
         if not hasattr(self, "_fused_data"):  # fuse=False, or nothing keraskit to fuse
             return self._parent_run_search(evaluate_candidates, callback_ctx)
 
+        seen = [0]  # candidates evaluated so far (fused_groups_ numbers them all)
+
         def fused(candidate_params, cv=None, *args, **kwargs):
             candidate_params = list(candidate_params)
             splits = self._splits(cv or self._checked_cv_orig)
-            outcomes = self._train_fused(candidate_params, splits)
-            with offered(outcomes):
+            batch = self._train_fused(candidate_params, splits)
+            self.fused_groups_ += [_numbered(run, seen[0]) for run in batch.runs]
+            seen[0] += len(candidate_params)
+            with offered(batch.outcomes):
                 # the splits trained on, listed: a splitter is not asked twice (one with a
                 # random state of None would split differently the second time)
-                results = evaluate_candidates(candidate_params, check_cv(splits), *args, **kwargs)
-            self.n_fused_fits_ += sum(o.adoptions for o in outcomes.values())
+                results = self._evaluate(
+                    evaluate_candidates, candidate_params, batch, check_cv(splits), args, kwargs
+                )
+            self.n_fused_fits_ += sum(o.adoptions for o in batch.outcomes.values())
             return results
 
         return self._parent_run_search(fused, callback_ctx)
+
+    def _evaluate(self, evaluate_candidates, candidates, batch, cv, args, kwargs):
+        """scikit-learn's evaluation, the fused fits adopted here, the rest where asked.
+
+        Candidates whose fits were all trained together adopt them in this process's
+        threads. With a process-based backend chosen by the user, the others (``lbfgs``,
+        CNNs, whatever cannot be fused) are evaluated there, in runs of consecutive
+        candidates, so that ``cv_results_`` keeps the candidates' order.
+        """
+        if self._chosen is None:
+            return evaluate_candidates(candidates, cv, *args, **kwargs)
+        results, start = None, 0
+        for local, size in _blocks([batch.whole(i) for i in range(len(candidates))]):
+            block = candidates[start : start + size]
+            start += size
+            chosen = self._chosen
+            place = (
+                nullcontext()
+                if local
+                else parallel_config(backend=chosen.backend, n_jobs=chosen.n_jobs)
+            )
+            with place:
+                results = evaluate_candidates(block, cv, *args, **kwargs)
+        return results
 
     def _parent_run_search(self, evaluate_candidates, callback_ctx):
         # scikit-learn >= 1.9 passes its callback context on; earlier versions have none
@@ -121,13 +155,14 @@ class _FusedSearchMixin:
         # epoch by epoch: such fits train in the search itself
         fit_params = network_fit_params(self.estimator, params, ("groups",))
         if getattr(self, "_skl_callbacks", None) or fit_params is None:
-            outcomes, seconds = {}, np.zeros((len(candidates), len(splits)))
+            shape = (len(candidates), len(splits))
+            batch = FusedBatch({}, np.zeros(shape), np.zeros(shape, bool))
         else:
-            outcomes, seconds = train_fused(
-                self.estimator, X, y, candidates, splits, fit_params, self.n_jobs
+            batch = train_fused(
+                self.estimator, X, y, candidates, splits, fit_params, self.n_jobs, self._chosen
             )
-        self._fused_seconds.append(seconds)
-        return outcomes
+        self._fused_seconds.append(batch.seconds)
+        return batch
 
     def _add_fused_times(self):
         seconds = np.concatenate(self._fused_seconds) if self._fused_seconds else None
@@ -135,6 +170,22 @@ class _FusedSearchMixin:
             self.cv_results_["mean_fit_time"] = self.cv_results_["mean_fit_time"] + seconds.mean(
                 axis=1
             )
+
+
+def _numbered(run, offset):
+    """A run of ``fused_groups_`` with candidates numbered over the whole search."""
+    return {**run, "members": [(c + offset, s) for c, s in run["members"]]}
+
+
+def _blocks(flags):
+    """``(flag, length)`` of each stretch of equal consecutive ``flags``."""
+    out = []
+    for flag in flags:
+        if out and out[-1][0] == flag:
+            out[-1][1] += 1
+        else:
+            out.append([flag, 1])
+    return [tuple(b) for b in out]
 
 
 class GridSearchCV(_FusedSearchMixin, sk_model_selection.GridSearchCV):

@@ -10,6 +10,7 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import check_cv
 from sklearn.utils.validation import indexable
 
+from .._engine.dispatch import chosen_backend
 from ..estimators._adoption import offered
 from ._fusing import has_network, network_fit_params, train_fused
 
@@ -37,7 +38,9 @@ def cross_validate(
     scikit-learn's :func:`sklearn.model_selection.cross_validate`, same parameters and
     results, with ``fuse``: the folds' keraskit networks (alone or ending a pipeline) are
     trained as one stacked network, each fold reproducing its lone fit up to float
-    rounding; the scores are then computed by scikit-learn.
+    rounding; the scores are then computed by scikit-learn. Inside a process-based joblib
+    backend the user chose (``joblib.parallel_config(backend="loky" | "dask" | "ray")``),
+    the stacked networks train as that backend's tasks.
 
     Parameters
     ----------
@@ -74,10 +77,13 @@ def cross_validate(
         return sk_model_selection.cross_validate(estimator, X, y, cv=cv, **kwargs)
     X, y = indexable(X, y)
     splits = list(check_cv(cv, y, classifier=is_classifier(estimator)).split(X, y, groups))
-    outcomes, seconds = train_fused(estimator, X, y, [{}], splits, fit_params, n_jobs)
-    with offered(outcomes), parallel_config(backend="threading"):
+    chosen = chosen_backend()
+    batch = train_fused(estimator, X, y, [{}], splits, fit_params, n_jobs, chosen)
+    if chosen is not None and not batch.whole(0):  # nothing fused: the user's backend fits
+        return sk_model_selection.cross_validate(estimator, X, y, cv=splits, **kwargs)
+    with offered(batch.outcomes), parallel_config(backend="threading"):
         result = sk_model_selection.cross_validate(estimator, X, y, cv=splits, **kwargs)
-    result["fit_time"] = result["fit_time"] + seconds[0]
+    result["fit_time"] = result["fit_time"] + batch.seconds[0]
     return result
 
 
