@@ -192,9 +192,9 @@ def in_worker():
     ray = sys.modules.get("ray")  # a Ray worker has imported Ray before running a task
     if ray is None:
         return False
-    try:
-        return ray.get_runtime_context().worker.mode == ray.WORKER_MODE
-    except Exception:  # Ray not started in this process, or a Ray without these names
+    try:  # (asking an uninitialized Ray for its context would start Ray here)
+        return ray.is_initialized() and ray.get_runtime_context().worker.mode == ray.WORKER_MODE
+    except Exception:  # a Ray without these names
         return False
 
 

@@ -157,6 +157,99 @@ def test_grid_search_on_dask_cluster_matches_sequential(dask_client, sequential_
     assert set(threads.values()) == {("1", 1)}
 
 
+# ------------------------------------------------------- fused searches on the user's backend
+FUSED_GRID = {"hidden_layer_sizes": [(8,), (16,)], **GRID}
+
+
+def _fused_search(grid=None, **kwargs):
+    from keraskit.model_selection import GridSearchCV as FusedGridSearchCV
+
+    search = FusedGridSearchCV(
+        _mlp(), grid or FUSED_GRID, scoring=SCORING, refit="log_loss", cv=3, **kwargs
+    )
+    return search.fit(*_data())
+
+
+@pytest.fixture(scope="module")
+def fused_local():
+    """The reference: the fused search in this process's threads, one run at a time."""
+    return _fused_search(n_jobs=1)
+
+
+def _assert_trained_once_in(search, pids, backend):
+    """Every fit of the search trained once, ahead, in one of ``pids``, and was adopted."""
+    runs = search.fused_groups_
+    members = sorted(m for run in runs for m in run["members"])
+    assert members == [(c, s) for c in range(len(search.cv_results_["params"])) for s in range(3)]
+    assert {run["pid"] for run in runs} <= pids
+    assert {run["backend"] for run in runs} == {backend}
+    assert search.n_fused_fits_ == len(members)
+
+
+def test_fused_search_on_dask_trains_in_the_workers(dask_client, fused_local):
+    with joblib.parallel_backend("dask"):
+        search = _fused_search()
+    _assert_same_scores(search.cv_results_, fused_local.cv_results_)
+    cluster_pids = set(dask_client.run(os.getpid).values())
+    _assert_trained_once_in(search, cluster_pids, "DaskDistributedBackend")
+    assert {run["pid"] for run in search.fused_groups_} == cluster_pids  # both worked
+    assert {run["pid"] for run in fused_local.fused_groups_} == {os.getpid()}
+    # the fits adopted their results here, in threads: scoring ran in this process
+    assert set(search.cv_results_["split0_test_pid"]) == {os.getpid()}
+
+
+def test_what_cannot_be_fused_trains_alone_on_the_users_backend(dask_client):
+    # lbfgs cannot be fused: its fits train alone on the cluster, and are adopted here
+    grid = [{"alpha": [1e-4]}, {"solver": ["lbfgs"]}, {"alpha": [1e-2]}]
+    reference = _fused_search(grid, n_jobs=1)
+    with joblib.parallel_backend("dask"):
+        search = _fused_search(grid)
+    _assert_same_scores(search.cv_results_, reference.cv_results_)
+    cluster_pids = set(dask_client.run(os.getpid).values())
+    _assert_trained_once_in(search, cluster_pids, "DaskDistributedBackend")
+    alone = [run for run in search.fused_groups_ if not run["fused"]]
+    assert sorted(m for run in alone for m in run["members"]) == [(1, 0), (1, 1), (1, 2)]
+    # without a chosen backend the lbfgs fits train in the search itself, as scikit-learn's
+    assert sorted({c for run in reference.fused_groups_ for c, _ in run["members"]}) == [0, 2]
+    assert set(search.cv_results_["split0_test_pid"]) == {os.getpid()}  # adopted here
+
+
+def test_fused_cross_validate_on_dask_matches_threads(dask_client):
+    from keraskit.model_selection import cross_validate as fused_cross_validate
+
+    X, y = _data()
+    local = fused_cross_validate(_mlp(), X, y, cv=3, scoring=SCORING, n_jobs=1)
+    with joblib.parallel_backend("dask"):
+        remote = fused_cross_validate(_mlp(), X, y, cv=3, scoring=SCORING)
+    for key in ("test_log_loss", "test_accuracy"):
+        assert_array_equal(remote[key], local[key], err_msg=key)
+
+
+def test_fused_search_on_loky_processes(fused_local):
+    with joblib.parallel_config(backend="loky", n_jobs=2):
+        search = _fused_search()
+    _assert_same_scores(search.cv_results_, fused_local.cv_results_)
+    pids = {run["pid"] for run in search.fused_groups_}
+    assert os.getpid() not in pids
+    _assert_trained_once_in(search, pids, "LokyBackend")
+
+
+class _NoWorkers(joblib._parallel_backends.LokyBackend):
+    """A process backend whose workers never start."""
+
+    def configure(self, *args, **kwargs):
+        raise RuntimeError("no workers here")
+
+
+def test_a_backend_keraskit_cannot_use_is_named_in_a_warning(fused_local):
+    joblib.register_parallel_backend("no-workers", _NoWorkers)
+    with joblib.parallel_config(backend="no-workers", n_jobs=2):
+        with pytest.warns(UserWarning, match="on joblib's _NoWorkers backend .*no workers here"):
+            search = _fused_search()
+    _assert_same_scores(search.cv_results_, fused_local.cv_results_)
+    _assert_trained_once_in(search, {os.getpid()}, "threading")
+
+
 # ----------------------------------------------------------------------------- out of core
 def _chunked(X, y, rows_per_block=100):
     da = pytest.importorskip("dask.array")

@@ -195,7 +195,7 @@ def train_bundle(lean, runs, *arrays):
     return outcome, {**where(), "seconds": time.perf_counter() - start}
 
 
-def train_on(chosen, plans, runs):
+def train_on(chosen, plans, runs, calls=(), n_jobs=None):
     """Train ``runs`` of ``plans`` as tasks of the ``chosen`` backend; update the plans.
 
     Parameters
@@ -207,6 +207,10 @@ def train_on(chosen, plans, runs):
         replaced by the ones the worker ended with, as if it had trained here.
     runs : list of list of int
         :func:`population.partition` of ``plans``.
+    calls : list of joblib.delayed, default=()
+        Other tasks to run in the same go (a search's fits that train alone).
+    n_jobs : int, default=None
+        Workers to use (a search's own ``n_jobs``); ``None``: the backend's setting.
 
     Returns
     -------
@@ -215,22 +219,26 @@ def train_on(chosen, plans, runs):
     places : list of dict
         Per run: its members (indexes into ``plans``), the worker's ``host`` and ``pid``,
         and the bundle's wall seconds.
+    outputs : list
+        What ``calls`` returned, in order.
     """
     lean, arrays = detach(plans)
     if chosen.name == "RayBackend":
         arrays = _put_in_ray(arrays)
-    with parallel_config(backend=chosen.backend, n_jobs=chosen.n_jobs):
-        tasks = bundles(plans, runs, effective_n_jobs(chosen.n_jobs))
-        calls = [_task(lean, arrays, bundle) for bundle in tasks]
-        outcomes = Parallel(n_jobs=len(calls))(calls)
+    n_jobs = chosen.n_jobs if n_jobs is None else n_jobs
+    with parallel_config(backend=chosen.backend, n_jobs=n_jobs):
+        tasks = bundles(plans, runs, effective_n_jobs(n_jobs)) if runs else []
+        every = [_task(lean, arrays, bundle) for bundle in tasks] + list(calls)
+        # the user's n_jobs (joblib runs a lone task in this process if n_jobs is 1)
+        outcomes = Parallel()(every)
     results, places = [None] * len(plans), []
-    for bundle, (outcome, place) in zip(tasks, outcomes, strict=True):
+    for bundle, (outcome, place) in zip(tasks, outcomes, strict=False):
         members = [i for run in bundle for i in run]
         for i, (result, progress, resume, rng) in zip(members, outcome, strict=True):
             plans[i].progress, plans[i].resume, plans[i].rng = progress, resume, rng
             results[i] = result
         places.extend({"members": list(run), **place} for run in bundle)
-    return results, places
+    return results, places, outcomes[len(tasks) :]
 
 
 def _task(lean, arrays, bundle):

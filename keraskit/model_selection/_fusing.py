@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import joblib
 import numpy as np
-from joblib import effective_n_jobs
+from joblib import delayed, effective_n_jobs
 from sklearn import get_config
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
@@ -145,10 +145,14 @@ class _SplitCache:
 
 
 def _member(base, params, split, data, prefixes):
-    """The member for ``params`` on one split, or ``None`` when it cannot be fused."""
+    """The keraskit network fit of ``params`` on one split, or ``None`` without one.
+
+    ``None`` also where the fit is better left to the search itself: scikit-learn's
+    callbacks, a pipeline's sample weights, data its steps fail on, unhashable parameters.
+    """
     est = clone(base).set_params(**clone(params, safe=False))
     prefix, network = _network(est)
-    if not isinstance(network, BaseKerasEstimator) or not network.can_fuse():
+    if not isinstance(network, BaseKerasEstimator):
         return None
     if getattr(network, "_skl_callbacks", None):
         return None  # scikit-learn's callbacks (clones share them) follow a fit's epochs
@@ -185,54 +189,100 @@ def _split_data(base, X, y, splits, fit_params):
 
 
 def _plan_members(estimator, X, y, candidates, splits, fit_params):
-    """``{(candidate, split): member}`` of the fits that can be trained together."""
+    """The search's keraskit fits: ``(fusable, alone, others)``.
+
+    ``fusable`` and ``alone`` are ``{(candidate, split): fit}``; ``alone`` holds the network
+    fits that cannot be fused (``lbfgs``, CNNs, arrays too large for the graph...) but plan
+    without error. ``others`` counts the fits that are no keraskit network's (a pipeline
+    whose last step is another estimator) or that only the search can run.
+    """
     base = clone(estimator)
     data = _split_data(base, X, y, splits, fit_params)
     prefixes = _SplitCache()
-    members = {}
+    members, alone, others = {}, {}, 0
     for i, params in enumerate(candidates):
         for s in range(len(splits)):
             m = _member(base, params, s, data[s], prefixes)
-            if m is None or not m.make_plan():
+            if m is None:
+                others += 1
                 continue
+            if not m.est.can_fuse():
+                alone[i, s] = m
+                continue
+            if not m.make_plan():
+                continue  # the fit fails at once in the search, as it would alone
             # the engine imports TensorFlow, which planning a keraskit fit has started
             from .._engine.population import fusable
 
             if fusable(m.plan):
                 members[i, s] = m
-    return members
+            else:
+                alone[i, s] = m
+    return members, alone, others
+
+
+def fit_alone(est, X, y, fit_params):
+    """In a worker: ``est.fit`` as the search would call it, and how it ended.
+
+    Parameters
+    ----------
+    est : BaseKerasEstimator
+        An unfitted network with the candidate's parameters.
+    X, y : array-like
+        The split's training data (through a pipeline's earlier steps).
+    fit_params : dict
+        What the network's ``fit`` receives.
+
+    Returns
+    -------
+    fitted : BaseKerasEstimator or None
+        The fitted network (``None`` if ``fit`` raised).
+    error : Exception or None
+    warnings : list of (str, type)
+    seconds : float
+    place : dict
+        The worker's ``host`` and ``pid``.
+    """
+    # the engine's dispatch module imports no TensorFlow: the fit starts it in the worker
+    from .._engine.dispatch import where
+
+    start = time.perf_counter()
+    error = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            est.fit(X, y, **fit_params)
+        except Exception as exc:  # what the search's own fit would meet: raised there
+            error = exc
+    found = [(str(w.message), w.category) for w in caught]
+    return (None if error else est), error, found, time.perf_counter() - start, where()
 
 
 @dataclass
 class FusedBatch:
-    """What training a batch of candidates together gave.
+    """What training a batch of candidates ahead of scikit-learn's evaluation gave.
 
     Parameters
     ----------
     outcomes : dict
         ``Outcome`` by fit key, for the fits that were trained.
     seconds : ndarray of shape (n_candidates, n_splits)
-        Each fused fit's time (planning plus its share of its run's training time); 0
-        where a fit was not fused and trains in the search itself.
-    fused : ndarray of bool of shape (n_candidates, n_splits)
-        Which fits have an outcome.
+        Each trained fit's time (a fused fit's planning plus its share of its run's
+        training time; a fit trained alone on the user's backend, its fit's time); 0 where
+        a fit trains in the search itself.
     runs : list of dict
-        Per run (one stacked network): ``members`` as ``(candidate, split)`` pairs,
-        ``backend``, ``host`` and ``pid`` of the process that trained it, and ``seconds``.
+        Per training run: ``members`` as ``(candidate, split)`` pairs, whether they were
+        ``fused`` (one stacked network) or one fit alone, the ``backend``, the ``host`` and
+        ``pid`` of the process that trained them, and their ``seconds``.
     """
 
     outcomes: dict
     seconds: np.ndarray
-    fused: np.ndarray
     runs: list = field(default_factory=list)
-
-    def whole(self, i):
-        """Whether every split of candidate ``i`` was trained here."""
-        return bool(self.fused[i].all())
 
 
 def train_fused(estimator, X, y, candidates, splits, fit_params=None, n_jobs=None, chosen=None):
-    """Train the fusable fits of ``candidates`` x ``splits`` together.
+    """Train the search's keraskit fits ahead of scikit-learn's evaluation.
 
     Parameters
     ----------
@@ -248,72 +298,97 @@ def train_fused(estimator, X, y, candidates, splits, fit_params=None, n_jobs=Non
         What the network's ``fit`` receives (:func:`network_fit_params`): sample weights of
         ``X`` (sliced per split as the search slices them) and a fixed validation set.
     n_jobs : int, default=None
-        Runs trained at once in this process's threads (``None``: the engine's default).
+        Runs trained at once in this process's threads (``None``: the engine's default),
+        or workers of the chosen backend (``None``: its own setting).
     chosen : keraskit._engine.dispatch.Chosen, default=None
-        The process-based joblib backend the user chose: the runs are its tasks, and only
-        candidates whose every split can be fused are (the others go to the backend
-        whole, as scikit-learn sends them). ``None`` trains in threads here.
+        The process-based joblib backend the user chose. The fused runs are its tasks,
+        and so are the keraskit fits that cannot be fused, each trained alone as the
+        search would; every result is then adopted here. ``None``: the fused runs train
+        in this process's threads and the rest in the search itself.
 
     Returns
     -------
     batch : FusedBatch
     """
-    members = _plan_members(estimator, X, y, candidates, splits, fit_params or {})
-    shape = (len(candidates), len(splits))
-    if chosen is not None:  # a candidate partly fused would train on the backend anyway
-        whole = {i for i in range(shape[0]) if all((i, s) in members for s in range(shape[1]))}
-        members = {k: m for k, m in members.items() if k[0] in whole}
-    batch = FusedBatch({}, np.zeros(shape), np.zeros(shape, bool))
-    if not members:
+    members, alone, others = _plan_members(estimator, X, y, candidates, splits, fit_params or {})
+    batch = FusedBatch({}, np.zeros((len(candidates), len(splits))))
+    if chosen is None:
+        alone = {}
+    elif others:
+        warnings.warn(
+            f"{others} fits of the search run in this process's threads, not on joblib's "
+            f"{chosen.name} backend: keraskit trains ahead only its own networks' fits.",
+            UserWarning,
+            stacklevel=3,
+        )
+    if not members and not alone:
         return batch
     # the engine imports TensorFlow, which planning has started (see _plan_members)
     from .._engine import dispatch, population
 
     order = list(members)
     plans = [members[k].plan for k in order]
-    runs = population.partition(plans)
-    results = None
+    runs = population.partition(plans) if plans else []
+    results, places, lone = None, None, None
     if chosen is not None:
-        results, places = _train_on_backend(chosen, plans, runs)
+        results, places, lone = _train_on_backend(chosen, plans, runs, alone, n_jobs)
     if results is None:
         threads = None if n_jobs is None else effective_n_jobs(n_jobs)
         results = population.train_runs(plans, runs, threads)
         places = [{"members": run, "backend": "threading", **dispatch.where()} for run in runs]
     for key, result in zip(order, results, strict=True):
         if result is not None:  # else its run failed as a whole: trained alone instead
-            m = members[key]
-            batch.outcomes[m.key] = m.outcome(result)
-            batch.seconds[key] = batch.outcomes[m.key].seconds
-            batch.fused[key] = True
+            _keep(batch, key, members[key].key, members[key].outcome(result))
     batch.runs = [_run_record(p, order, results) for p in places]
+    for key, (fitted, error, found, seconds, place) in (lone or {}).items():
+        state = None if fitted is None else dict(vars(fitted))
+        outcome = Outcome(state=state, error=error, warnings=found, seconds=seconds)
+        _keep(batch, key, alone[key].key, outcome)
+        record = {"members": [key], "fused": False, "backend": chosen.name, **place}
+        batch.runs.append({**record, "seconds": seconds})
     return batch
 
 
-def _train_on_backend(chosen, plans, runs):
-    """The runs trained on the user's backend; ``(None, None)`` with a warning if it fails."""
+def _keep(batch, index, key, outcome):
+    """Offer ``outcome`` to the fit ``key`` (candidate and split ``index``)."""
+    batch.outcomes[key] = outcome
+    batch.seconds[index] = outcome.seconds
+
+
+def _train_on_backend(chosen, plans, runs, alone, n_jobs):
+    """Fused runs and lone fits as tasks of the user's backend.
+
+    Returns ``(results, places, lone)`` (:func:`dispatch.train_on`; ``lone``: the
+    :func:`fit_alone` outputs by ``(candidate, split)``), or ``(None, None, None)`` with a
+    warning when the backend cannot take the tasks.
+    """
     # the engine imports TensorFlow, which planning has started (see _plan_members)
     from .._engine import dispatch
 
+    keys = list(alone)
+    calls = [delayed(fit_alone)(clone(alone[k].est), alone[k].X, alone[k].y, alone[k].fit_params)
+             for k in keys]  # fmt: skip
     try:
-        results, places = dispatch.train_on(chosen, plans, runs)
+        results, places, extra = dispatch.train_on(chosen, plans, runs, calls, n_jobs)
     except Exception as exc:  # a backend that cannot take the tasks: said, then done here
         warnings.warn(
             f"keraskit could not train the search's networks on joblib's {chosen.name} "
-            f"backend ({type(exc).__name__}: {exc}); they trained in this process's threads "
-            "instead.",
+            f"backend ({type(exc).__name__}: {exc}); they trained in this process instead.",
             UserWarning,
             stacklevel=4,
         )
-        return None, None
-    return results, [{**p, "backend": chosen.name} for p in places]
+        return None, None, None
+    places = [{**p, "backend": chosen.name} for p in places]
+    return results, places, dict(zip(keys, extra, strict=True))
 
 
 def _run_record(place, order, results):
-    """A run's line of ``fused_groups_``: its members, where it trained, its seconds."""
+    """A fused run's line of ``fused_groups_``: its members, where it trained, its seconds."""
     members = place["members"]
     seconds = sum(results[i].seconds for i in members if results[i] is not None)
     return {
         "members": [tuple(int(v) for v in order[i]) for i in members],
+        "fused": True,
         "backend": place["backend"],
         "host": place["host"],
         "pid": place["pid"],

@@ -9,7 +9,6 @@ offered to the fits scikit-learn then runs, which adopt them.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from inspect import signature
 
 import numpy as np
@@ -71,11 +70,13 @@ class _FusedSearchMixin:
         """
         self.__dict__.pop("n_fused_fits_", None)
         self.__dict__.pop("fused_groups_", None)
+        chosen = chosen_backend()  # before the fits' own threads take over
         if not self.fuse or not has_network(self.estimator):
             return super().fit(X, y, **params)
+        if chosen is not None and not self._trains_ahead(params):
+            return super().fit(X, y, **params)  # every fit on the user's backend
         X, y = indexable(X, y)
-        # the backend the user chose, before the fits' own threads take over (see _evaluate)
-        self._fused_data, self._chosen = (X, y, params), chosen_backend()
+        self._fused_data, self._chosen = (X, y, params), chosen
         self._fused_seconds, self.n_fused_fits_, self.fused_groups_ = [], 0, []
         try:
             with parallel_config(backend="threading"):
@@ -107,37 +108,21 @@ class _FusedSearchMixin:
             with offered(batch.outcomes):
                 # the splits trained on, listed: a splitter is not asked twice (one with a
                 # random state of None would split differently the second time)
-                results = self._evaluate(
-                    evaluate_candidates, candidate_params, batch, check_cv(splits), args, kwargs
-                )
+                results = evaluate_candidates(candidate_params, check_cv(splits), *args, **kwargs)
             self.n_fused_fits_ += sum(o.adoptions for o in batch.outcomes.values())
             return results
 
         return self._parent_run_search(fused, callback_ctx)
 
-    def _evaluate(self, evaluate_candidates, candidates, batch, cv, args, kwargs):
-        """scikit-learn's evaluation, the fused fits adopted here, the rest where asked.
+    def _trains_ahead(self, params):
+        """Whether the search's fits can be trained ahead and adopted.
 
-        Candidates whose fits were all trained together adopt them in this process's
-        threads. With a process-based backend chosen by the user, the others (``lbfgs``,
-        CNNs, whatever cannot be fused) are evaluated there, in runs of consecutive
-        candidates, so that ``cv_results_`` keeps the candidates' order.
+        Not with scikit-learn's callbacks (they follow each fit epoch by epoch) nor with
+        metadata routed where a network's plan cannot hold it.
         """
-        if self._chosen is None:
-            return evaluate_candidates(candidates, cv, *args, **kwargs)
-        results, start = None, 0
-        for local, size in _blocks([batch.whole(i) for i in range(len(candidates))]):
-            block = candidates[start : start + size]
-            start += size
-            chosen = self._chosen
-            place = (
-                nullcontext()
-                if local
-                else parallel_config(backend=chosen.backend, n_jobs=chosen.n_jobs)
-            )
-            with place:
-                results = evaluate_candidates(block, cv, *args, **kwargs)
-        return results
+        if getattr(self, "_skl_callbacks", None):
+            return False
+        return network_fit_params(self.estimator, params, ("groups",)) is not None
 
     def _parent_run_search(self, evaluate_candidates, callback_ctx):
         # scikit-learn >= 1.9 passes its callback context on; earlier versions have none
@@ -151,16 +136,13 @@ class _FusedSearchMixin:
 
     def _train_fused(self, candidates, splits):
         X, y, params = self._fused_data
-        # routed metadata is sklearn's to route; scikit-learn's callbacks follow each fit
-        # epoch by epoch: such fits train in the search itself
-        fit_params = network_fit_params(self.estimator, params, ("groups",))
-        if getattr(self, "_skl_callbacks", None) or fit_params is None:
-            shape = (len(candidates), len(splits))
-            batch = FusedBatch({}, np.zeros(shape), np.zeros(shape, bool))
-        else:
+        if self._trains_ahead(params):
+            fit_params = network_fit_params(self.estimator, params, ("groups",))
             batch = train_fused(
                 self.estimator, X, y, candidates, splits, fit_params, self.n_jobs, self._chosen
             )
+        else:  # every fit trains in the search itself
+            batch = FusedBatch({}, np.zeros((len(candidates), len(splits))))
         self._fused_seconds.append(batch.seconds)
         return batch
 
@@ -175,17 +157,6 @@ class _FusedSearchMixin:
 def _numbered(run, offset):
     """A run of ``fused_groups_`` with candidates numbered over the whole search."""
     return {**run, "members": [(c + offset, s) for c, s in run["members"]]}
-
-
-def _blocks(flags):
-    """``(flag, length)`` of each stretch of equal consecutive ``flags``."""
-    out = []
-    for flag in flags:
-        if out and out[-1][0] == flag:
-            out[-1][1] += 1
-        else:
-            out.append([flag, 1])
-    return [tuple(b) for b in out]
 
 
 class GridSearchCV(_FusedSearchMixin, sk_model_selection.GridSearchCV):

@@ -40,7 +40,7 @@ def cross_validate(
     trained as one stacked network, each fold reproducing its lone fit up to float
     rounding; the scores are then computed by scikit-learn. Inside a process-based joblib
     backend the user chose (``joblib.parallel_config(backend="loky" | "dask" | "ray")``),
-    the stacked networks train as that backend's tasks.
+    the stacked networks (and folds that cannot be fused) train as that backend's tasks.
 
     Parameters
     ----------
@@ -79,8 +79,6 @@ def cross_validate(
     splits = list(check_cv(cv, y, classifier=is_classifier(estimator)).split(X, y, groups))
     chosen = chosen_backend()
     batch = train_fused(estimator, X, y, [{}], splits, fit_params, n_jobs, chosen)
-    if chosen is not None and not batch.whole(0):  # nothing fused: the user's backend fits
-        return sk_model_selection.cross_validate(estimator, X, y, cv=splits, **kwargs)
     with offered(batch.outcomes), parallel_config(backend="threading"):
         result = sk_model_selection.cross_validate(estimator, X, y, cv=splits, **kwargs)
     result["fit_time"] = result["fit_time"] + batch.seconds[0]
