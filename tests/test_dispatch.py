@@ -140,7 +140,9 @@ class _FakeConfig:
 
 def test_a_worker_sees_only_the_gpu_it_claims(monkeypatch, tmp_path, released_slots):
     fake = _FakeConfig()
-    monkeypatch.setattr(config, "import_tensorflow", lambda: (type("tf", (), {"config": fake}), None))
+    monkeypatch.setattr(
+        config, "import_tensorflow", lambda: (type("tf", (), {"config": fake}), None)
+    )
     monkeypatch.setattr(config.tempfile, "gettempdir", lambda: str(tmp_path))
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     config._take_one_gpu()
