@@ -27,7 +27,10 @@ sections follow the performance issue's targets:
    one MLP against scikit-learn's (five lone keraskit fits);
 10. the first fit in a process: importing and starting TensorFlow, then the default
    ``MLPClassifier`` on digits first and again (with where the first fit's time goes), a
-   new width of an architecture already traced, and a first float32 fit after float64.
+   new width of an architecture already traced, and a first float32 fit after float64;
+11. section 9's fused search on a 2-worker Dask ``LocalCluster`` against local threads;
+12. scikit-learn's ``GridSearchCV(n_jobs=2)`` in loky processes against ``n_jobs=1``, over
+   keraskit's and scikit-learn's MLPs, worker start included (see ``_parallel.py``).
 
 scikeras is measured when installed (``pip install keraskit[bench]``). ``--quick`` shrinks
 every section (smoke test of the script; the figures are then not the targets').
@@ -641,6 +644,15 @@ def _timed(fn):
     return time.perf_counter() - start
 
 
+def cluster(quick):
+    """Sections 11 and 12: a Dask cluster and loky processes (``_parallel.py``)."""
+    import _parallel
+
+    X, y = _digits()
+    grid = _fused_grid() if not quick else {"alpha": [1e-4, 1e-2]}
+    return _parallel.cluster_section(X, y, grid, quick)
+
+
 SECTIONS = {
     "seed": seed_and_latency,
     "small": small_fit,
@@ -652,6 +664,7 @@ SECTIONS = {
     "grid_jobs": grid_search_jobs,
     "fused": fused_search,
     "first": first_fit,
+    "cluster": cluster,
 }
 
 
@@ -857,6 +870,9 @@ def build_table(r):
     )
     rows.extend(_fused_rows(r["fused"]))
     rows.extend(_first_rows(r["first"]))
+    import _parallel  # (sections 11 and 12 live apart; this directory is on sys.path)
+
+    rows.extend(_parallel.rows(r["cluster"], _row, _ratio))
     return rows
 
 

@@ -33,17 +33,34 @@ _FUSE_DOC = """
         estimators) run as scikit-learn runs them. ``False`` runs the whole search as
         scikit-learn does.
 
+    Attributes
+    ----------
+    n_fused_fits_ : int
+        The fits that adopted a result trained ahead (with fusing).
+    fused_groups_ : list of dict
+        One entry per training run ahead of scikit-learn's evaluation (load it with
+        ``pd.DataFrame``): ``members`` as ``(candidate, split)`` pairs, ``fused`` (one
+        stacked network, or a fit trained alone on the user's backend), ``backend``,
+        ``host`` and ``pid`` of the process that trained it, and ``seconds``.
+
     Notes
     -----
     With fusing, a fused fit's ``mean_fit_time`` is its planning time plus its share of
     its group's training time (the group's time divided by its members), plus the time
     scikit-learn measured for the fit to adopt its result; ``std_fit_time`` is scikit-
     learn's, over the adopting fits. Candidates are evaluated in threads (joblib's
-    threading backend), so that the adopting fits see the trained results. ``n_jobs``
-    sets how many threads evaluate candidates and how many groups of networks train at
-    once (by default, with ``n_jobs=None``, groups train side by side on one more thread
-    than there are cores, which measured best). ``n_fused_fits_`` counts the fits that
-    adopted a result trained together.
+    threading backend), so that the adopting fits see the trained results.
+
+    Where the networks train follows joblib's backend. With none chosen (or threads),
+    runs of stacked networks train in this process's threads: ``n_jobs`` sets how many
+    threads evaluate candidates and how many runs train at once (by default, one more
+    than there are cores, which measured best). Inside a process-based backend the user
+    chose (``with joblib.parallel_config(backend="loky" | "dask" | "ray")``), the runs are
+    that backend's tasks, one bundle of about equal work per worker, their arrays sent
+    once; the keraskit fits that cannot be fused go there too, each trained alone; every
+    result is adopted here. Runs are cut from the plans alone, so the scores are identical
+    wherever they train. A backend that fails is named in a warning and the runs train
+    here.
 """
 
 
