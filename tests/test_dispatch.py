@@ -159,7 +159,8 @@ def test_a_worker_sees_only_the_gpu_it_claims(monkeypatch, tmp_path, released_sl
 
 
 def test_worker_gpus_is_a_setting_workers_inherit(monkeypatch):
-    monkeypatch.delenv(config._WORKER_GPUS_VAR, raising=False)
+    monkeypatch.setenv(config._WORKER_GPUS_VAR, "unset")  # put back as it was afterwards
+    monkeypatch.delenv(config._WORKER_GPUS_VAR)
     assert get_config()["worker_gpus"] == "spread"
     assert configure(worker_gpus="all")["worker_gpus"] == "all"
     assert os.environ[config._WORKER_GPUS_VAR] == "all"

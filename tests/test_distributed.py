@@ -71,6 +71,7 @@ def test_import_and_fit_touch_no_tensorflow_setting():
         TF_NUM_INTRAOP_THREADS=None,
         TF_NUM_INTEROP_THREADS=None,
         TF_FORCE_GPU_ALLOW_GROWTH=None,
+        KERASKIT_WORKER_GPUS=None,
     )
     assert found == {
         "tf_at_import": False,
@@ -79,7 +80,7 @@ def test_import_and_fit_touch_no_tensorflow_setting():
         "intra": 0,
         "inter": 0,
         "determinism": False,
-        "config": {"threads": None, "gpu_memory_growth": None},
+        "config": {"threads": None, "gpu_memory_growth": None, "worker_gpus": "spread"},
     }
 
 
@@ -164,8 +165,9 @@ def test_configure_before_tensorflow_starts_and_refuses_after():
         }))
         """,
         OMP_NUM_THREADS=None,
+        KERASKIT_WORKER_GPUS=None,
     )
-    assert found["config"] == {"threads": 1, "gpu_memory_growth": True}
+    assert found["config"] == {"threads": 1, "gpu_memory_growth": True, "worker_gpus": "spread"}
     assert found["after"] == found["config"]  # the refused call changed nothing
     assert found["env"] == ["1", "1", "true"]  # inherited by worker processes
     assert found["intra"] == 1
