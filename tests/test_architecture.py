@@ -6,6 +6,7 @@ that the contracts can fail.
 """
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -13,15 +14,19 @@ from pathlib import Path
 
 import grimp
 import pytest
+from sklearn.base import is_regressor
+from sklearn.utils._param_validation import StrOptions
 
 import keraskit
 from keraskit import (
     AutoencoderTransformer,
     CNNClassifier,
+    CNNRegressor,
     ConvAutoencoderTransformer,
     MLPClassifier,
     MLPRegressor,
 )
+from keraskit._engine.devices import DISTRIBUTIONS, MIXED_PRECISIONS
 from keraskit._engine.losses import REGRESSION_LOSSES
 from keraskit._engine.optimizers import SOLVERS
 from keraskit._engine.schedules import SCHEDULES
@@ -81,21 +86,69 @@ def _options(cls, name):
     return constraint.options
 
 
-@pytest.mark.parametrize(
-    "cls", [MLPClassifier, MLPRegressor, CNNClassifier, AutoencoderTransformer]
-)
+#: Parameters whose choices are a vocabulary defined once, in the engine.
+VOCABULARIES = {
+    "solver": SOLVERS,
+    "learning_rate": SCHEDULES,
+    "activation": HIDDEN_ACTIVATIONS,
+    "distribution": DISTRIBUTIONS,
+    "mixed_precision": MIXED_PRECISIONS,
+}
+PUBLIC_CLASSES = [
+    getattr(keraskit, name)
+    for name in keraskit.__all__
+    if isinstance(getattr(keraskit, name), type)
+    and hasattr(getattr(keraskit, name), "_parameter_constraints")
+]
+
+
+def _documented_choices(cls, name):
+    """The quoted choices on the docstring line of parameter ``name``."""
+    lines = [line.strip() for line in cls.__doc__.splitlines()]
+    (line,) = [line for line in lines if line.startswith(f"{name} : ")]
+    return set(re.findall(r"'([^']*)'", line))
+
+
+def test_every_public_class_with_choices_is_checked():
+    names = {cls.__name__ for cls in PUBLIC_CLASSES}
+    assert {"MLPClassifier", "CNNRegressor", "ConvAutoencoderTransformer"} <= names
+    assert {"TabularClassifier", "TabularRegressor"} <= names
+
+
+@pytest.mark.parametrize("cls", PUBLIC_CLASSES, ids=lambda cls: cls.__name__)
 def test_parameter_choices_and_docstrings_read_the_engines_vocabularies(cls):
-    assert _options(cls, "solver") == set(SOLVERS)
-    assert _options(cls, "learning_rate") == set(SCHEDULES)
-    assert _options(cls, "activation") == set(HIDDEN_ACTIVATIONS)
-    doc = cls.__doc__
-    for vocabulary in (SOLVERS, SCHEDULES, HIDDEN_ACTIVATIONS):
-        assert "{" + ", ".join(f"'{v}'" for v in vocabulary) + "}" in doc
+    vocabularies = dict(VOCABULARIES)
+    if is_regressor(cls()):
+        vocabularies["loss"] = REGRESSION_LOSSES
+    for name, constraints in cls._parameter_constraints.items():
+        options = [c.options for c in constraints if isinstance(c, StrOptions)]
+        if not options:
+            continue
+        if name in vocabularies:
+            assert options[0] == set(vocabularies[name]), name  # the vocabulary, not a copy
+            listed = "{" + ", ".join(f"'{v}'" for v in vocabularies[name])
+            assert listed in cls.__doc__, name  # and in the vocabulary's order
+        assert options[0] <= _documented_choices(cls, name), name  # every choice documented
+
+
+def test_no_module_copies_a_vocabulary_into_a_literal():
+    vocabularies = [set(v) for v in (*VOCABULARIES.values(), REGRESSION_LOSSES)]
+    copies = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "StrOptions":
+                literal = node.args[0] if node.args else None
+                if isinstance(literal, ast.Set | ast.List | ast.Tuple):
+                    values = {getattr(e, "value", None) for e in literal.elts}
+                    if any(values & vocabulary for vocabulary in vocabularies):
+                        copies.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert copies == []
 
 
 def test_regression_losses_are_the_engines():
-    assert _options(MLPRegressor, "loss") == set(REGRESSION_LOSSES)
-    assert "{" + ", ".join(f"'{v}'" for v in REGRESSION_LOSSES) + "}" in MLPRegressor.__doc__
+    for cls in (MLPRegressor, CNNRegressor):
+        assert _options(cls, "loss") == set(REGRESSION_LOSSES)
+        assert "{" + ", ".join(f"'{v}'" for v in REGRESSION_LOSSES) + "}" in cls.__doc__
 
 
 def test_the_base_class_asks_for_no_architecture_parameter_by_name():

@@ -65,10 +65,19 @@ def test_concurrent_estimators_of_one_shape_do_not_share_weights():
     np.testing.assert_array_equal(a.predict_proba(X), proba_a)
 
 
-def test_cache_is_bounded():
-    n_templates, n_trainers = cache.cached_counts()
-    assert n_templates <= cache.CACHE_SIZE
-    assert n_trainers <= cache.CACHE_SIZE
+def test_cache_keeps_the_most_recently_used_architectures_only(monkeypatch):
+    monkeypatch.setattr(cache, "CACHE_SIZE", 3)
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:60] / 16.0, y[:60]
+    # planning a fit gets (and caches) its architecture's template
+    archs = [MLPClassifier((units,)).plan_fit(X, y).arch for units in (3, 4, 5, 6, 7)]
+    first = cache.get_template(archs[2])
+    assert cache.cached_counts()[0] == 3
+    assert cache.get_template(archs[2]) is first  # kept: among the 3 most recent
+    assert set(cache._templates) == {(a, None) for a in archs[2:]}
+    rebuilt = cache.get_template(archs[0])  # gone: built again, and the oldest now goes
+    assert (archs[0], None) in cache._templates and (archs[3], None) not in cache._templates
+    assert rebuilt.model is not None and cache.cached_counts()[0] == 3
 
 
 def test_predict_of_one_row_agrees_with_the_batch_path():
@@ -89,3 +98,25 @@ def test_a_search_over_many_architectures_prints_no_retracing_warning(caplog):
         est = _fit(MLPClassifier((units,), max_iter=1, random_state=0), X, y[:60])
         est.predict_proba(np.tile(X, (200, 1)))  # the compiled (TensorFlow) predict path
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+
+def test_fits_of_one_shape_in_four_threads_equal_their_serial_fits():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from keraskit import CNNClassifier
+
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(60, 6, 6).astype(np.float32), np.arange(60) % 3
+
+    def fitted(seed):  # CNNs train on their Keras template, through trainer_for_fit
+        est = CNNClassifier(
+            conv_filters=(4,), dense_layer_sizes=(8,), max_iter=3, random_state=seed
+        )
+        return _fit(est, X, y).predict_proba(X)
+
+    serial = [fitted(seed) for seed in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(fitted, range(4)))
+    for seed, (a, b) in enumerate(zip(serial, threaded, strict=True)):
+        np.testing.assert_array_equal(a, b, err_msg=f"random_state={seed}")
+    assert not np.array_equal(serial[0], serial[1])  # the fits differ: nothing was shared

@@ -74,9 +74,13 @@ def test_seeding_leaves_global_state_alone():
     assert np.array_equal(tf.random.get_global_generator().state.numpy(), tf_sample)
 
 
-def test_unseeded_fits_still_work_after_seeded_ones():
-    """scikeras' failure mode: after a seeded fit, unseeded fits crash. Not here."""
+def test_unseeded_fits_draw_fresh_weights_after_seeded_ones():
+    """scikeras' failure mode: after a seeded fit, unseeded fits crash (or repeat). Not here."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for _, est, X, y in cases():
-            fit(clone(est).set_params(random_state=None), X, y)
+        for name, est, X, y in cases():
+            seeded = fit(clone(est), X, y)
+            unseeded = [fit(clone(est).set_params(random_state=None), X, y) for _ in range(2)]
+            kernels = [e._weights[0][0] for e in (seeded, *unseeded)]
+            assert not np.array_equal(kernels[1], kernels[2]), name  # fresh draws each
+            assert not np.array_equal(kernels[0], kernels[1]), name  # not the seeded ones

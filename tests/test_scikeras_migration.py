@@ -282,4 +282,12 @@ def test_routing_requests_do_not_block_save(binary, tmp_path):
     X, y = binary
     with sklearn.config_context(enable_metadata_routing=True):
         est = MLPClassifier((4,), max_iter=2).set_fit_request(sample_weight=True).fit(X, y)
-    est.save(tmp_path / "est.keraskit")  # the request is not stored: set it again
+    est.save(tmp_path / "est.keraskit")
+    import keraskit
+
+    loaded = keraskit.load(tmp_path / "est.keraskit")
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+    # the request is not stored: the loaded estimator has scikit-learn's default, set it again
+    with sklearn.config_context(enable_metadata_routing=True):
+        assert est.get_metadata_routing().fit.requests["sample_weight"] is True
+        assert loaded.get_metadata_routing().fit.requests["sample_weight"] is None

@@ -25,20 +25,46 @@ PRIVATE = {
 }
 
 
-def _load():
-    text = SOURCE.read_text()
+def _load(source=SOURCE):
+    text = source.read_text()
     if text.count(IMPORT) != 1:
-        raise RuntimeError(f"{SOURCE} no longer imports the MLPs as {IMPORT!r}")
+        raise RuntimeError(f"{source} no longer imports the MLPs as {IMPORT!r}")
     text = text.replace(IMPORT, "from keraskit import MLPClassifier, MLPRegressor")
-    namespace = {"__name__": __name__, "__file__": str(SOURCE)}
-    exec(compile(text, str(SOURCE), "exec"), namespace)  # noqa: S102 - sklearn's own tests
+    namespace = {"__name__": __name__, "__file__": str(source)}
+    exec(compile(text, str(source), "exec"), namespace)  # noqa: S102 - sklearn's own tests
+    missing = sorted(set(PRIVATE) - set(namespace))
+    if missing:
+        raise RuntimeError(f"sklearn's test_mlp.py has no {missing}: update PRIVATE")
     return namespace
 
 
-_TESTS = _load()
-_missing = sorted(set(PRIVATE) - set(_TESTS))
-if _missing:
-    raise RuntimeError(f"sklearn's test_mlp.py has no {_missing}: update PRIVATE")
+def _collect(source=SOURCE):
+    """sklearn's tests, or the reason they cannot be run (never an error at collection:
+    that would stop the whole run when scikit-learn changes its file)."""
+    try:
+        return _load(source), None
+    except Exception as exc:  # any change in sklearn's file: reported by one test below
+        return {}, f"{type(exc).__name__}: {exc}"
+
+
+_TESTS, _PROBLEM = _collect()
+
+
+def test_scikit_learns_mlp_test_file_loads():
+    assert _PROBLEM is None, f"scikit-learn's MLP tests could not be loaded: {_PROBLEM}"
+
+
+def test_a_changed_test_file_is_one_failure_not_a_collection_error(tmp_path):
+    changed = tmp_path / "test_mlp.py"
+    changed.write_text(SOURCE.read_text().replace(IMPORT, "from sklearn import neural_network"))
+    tests, problem = _collect(changed)
+    assert tests == {} and "no longer imports the MLPs" in problem
+    changed.write_text(SOURCE.read_text().replace("def test_gradient(", "def test_gradients("))
+    assert "has no ['test_gradient']: update PRIVATE" in _collect(changed)[1]
+    changed.write_text("import sklearn.no_such_module\n" + SOURCE.read_text())
+    assert _collect(changed)[1].startswith("ModuleNotFoundError")
+
+
 for _name, _value in _TESTS.items():
     if _name.startswith("test_") or _name.startswith("X_") or _name.startswith("y_"):
         if _name in PRIVATE:

@@ -9,6 +9,7 @@ from sklearn.base import is_classifier
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
+from .._engine.losses import REGRESSION_LOSSES
 from .._engine.optimizers import FULL_BATCH_SOLVERS
 from .._io.registry import register_estimator
 from .._networks.activations import HIDDEN_ACTIVATIONS
@@ -413,7 +414,7 @@ class CNNRegressor(KerasRegressorMixin, _BaseCNN):
 
     _parameter_constraints: dict = {
         **_BaseCNN._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson", "huber", "absolute_error"})],
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
     }
 
     def __init__(
