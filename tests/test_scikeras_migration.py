@@ -209,8 +209,43 @@ def test_wrappers_save_to_a_safe_file_and_load(binary, tmp_path):
     with_callback = KerasClassifier(
         model=sigmoid_model, epochs=1, verbose=0, callbacks=[callbacks.EarlyStopping()]
     ).fit(X, y)
-    with pytest.raises(TypeError, match="cannot store without pickle"):
+    with pytest.raises(TypeError, match="a EarlyStopping, which keraskit cannot store"):
         with_callback.save(tmp_path / "cb.keraskit")
+
+
+@saving.register_keras_serializable(package="keraskit_tests")
+class _Counting(callbacks.Callback):
+    """A registered callback class: stored by its registered name."""
+
+    def __init__(self, every=1):
+        super().__init__()
+        self.every = every
+
+    def get_config(self):
+        return {"every": self.every}
+
+
+class _Unregistered(callbacks.Callback):
+    pass
+
+
+def test_save_stores_keras_and_registered_callback_classes_by_name(binary, tmp_path):
+    import keraskit
+
+    X, y = binary
+    clf = KerasClassifier(
+        model=sigmoid_model, epochs=3, verbose=0, random_state=0,
+        callbacks=[callbacks.EarlyStopping, _Counting], callbacks__0__patience=1,
+        callbacks__0__monitor="loss", callbacks__1__every=2,
+    ).fit(X, y)  # fmt: skip
+    clf.save(tmp_path / "clf.keraskit")
+    back = keraskit.load(tmp_path / "clf.keraskit")
+    assert back.get_params()["callbacks"] == [callbacks.EarlyStopping, _Counting]
+    assert back.get_params()["callbacks__0__patience"] == 1
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+    back.partial_fit(X, y)  # the classes are built again, with their routed arguments
+    with pytest.raises(TypeError, match="the class _Unregistered, which keraskit cannot store"):
+        clf.set_params(callbacks=[_Unregistered]).save(tmp_path / "no.keraskit")
 
 
 def logits_model(meta):

@@ -72,9 +72,18 @@ class _Encoder:
             }
         if isinstance(value, LabelBinarizer):
             return {"__labelbinarizer__": self.encode(dict(vars(value)), where)}
+        if isinstance(value, type) and keras_class_name(value) is not None:
+            return {"__keras_class__": keras_class_name(value)}
+        kind = (
+            f"the class {value.__qualname__}"
+            if isinstance(value, type)
+            else (f"a {type(value).__name__}")
+        )
         raise TypeError(
-            f"{where} holds a {type(value).__name__}, which keraskit cannot store without "
-            "pickle. Remove it (for example set callbacks=None) before save()."
+            f"{where} holds {kind}, which keraskit cannot store without pickle (it stores "
+            "Keras's own classes and classes registered with "
+            "keras.saving.register_keras_serializable by name). Remove it (for example set "
+            "callbacks=None) before save(), or use pickle or joblib."
         )
 
 
@@ -118,12 +127,58 @@ def _decode(value, arrays, dataclasses_by_name):
         history = pd.DataFrame(dec(frame["rows"]), columns=frame["columns"])
         history.index = pd.RangeIndex(1, len(history) + 1, name="epoch")
         return history
+    if "__keras_class__" in value:
+        return keras_class(value["__keras_class__"])
     if "__labelbinarizer__" in value:
         binarizer = LabelBinarizer()
         for k, v in dec(value["__labelbinarizer__"]).items():
             setattr(binarizer, k, v)
         return binarizer
     raise ValueError(f"unknown encoded value with keys {sorted(value)}")
+
+
+#: Keras's public namespaces whose classes a file may name (``"callbacks.EarlyStopping"``).
+KERAS_NAMESPACES = (
+    "callbacks", "losses", "metrics", "optimizers", "layers", "initializers", "regularizers",
+    "constraints",
+)  # fmt: skip
+
+
+def keras_class_name(cls):
+    """How a file names a Keras class: ``{"keras": "callbacks.EarlyStopping"}`` for Keras's
+    own, ``{"registered": "package>Name"}`` for a registered one, else ``None``."""
+    # imported when an estimator holding a class is saved; a class there is Keras's already
+    import keras
+
+    for namespace in KERAS_NAMESPACES:
+        if getattr(getattr(keras, namespace), cls.__name__, None) is cls:
+            return {"keras": f"{namespace}.{cls.__name__}"}
+    name = keras.saving.get_registered_name(cls)
+    if keras.saving.get_registered_object(name) is cls and ">" in name:
+        return {"registered": name}
+    return None
+
+
+def keras_class(named):
+    """The class a file names (:func:`keras_class_name`), looked up, never imported."""
+    # loading a file that names a Keras class: Keras is what it names
+    import keras
+
+    if "keras" in named:
+        namespace, _, name = named["keras"].partition(".")
+        cls = (
+            getattr(getattr(keras, namespace), name, None)
+            if namespace in KERAS_NAMESPACES
+            else None
+        )
+    else:
+        cls = keras.saving.get_registered_object(named["registered"])
+    if not isinstance(cls, type):
+        raise ValueError(
+            f"the file names the Keras class {named}, which is not a class of Keras or "
+            "registered in this program (register it before keraskit.load)."
+        )
+    return cls
 
 
 #: Attributes a file never holds: caches, the output config (saved apart), and

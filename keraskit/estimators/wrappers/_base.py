@@ -672,8 +672,11 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         parameters and fitted attributes as JSON and arrays. A model function cannot be
         stored without code: the loaded estimator's ``model`` is the loaded Keras model, so
         it predicts, scores and continues training (``warm_start``, ``partial_fit``); a
-        new fit starts from the saved weights. Parameters holding Python objects (callback
-        or loss instances and classes) cannot be stored: ``save`` names them; use pickle
+        new fit starts from the saved weights. Classes given as parameters (``callbacks=
+        [keras.callbacks.EarlyStopping]``, a loss class) are stored by name when they are
+        Keras's own or registered with ``keras.saving.register_keras_serializable``, and
+        looked up, never imported, on loading. Other Python objects (callback or loss
+        instances, unregistered classes) cannot be stored: ``save`` names them; use pickle
         or joblib for those estimators (only with files you trust).
 
         Parameters
