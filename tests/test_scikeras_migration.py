@@ -169,13 +169,13 @@ def test_sparse_x_is_fed_batch_by_batch_unless_small(binary, monkeypatch):
     common = dict(model=sigmoid_model, epochs=2, batch_size=16, verbose=0, random_state=0)
     clf = KerasClassifier(**common).initialize(X_sparse, y)
     received = []
-    real_fit = clf.model_.fit
+    real_fit = models.Model.fit
 
-    def spy(x, *args, **kwargs):
+    def spy(model, x, *args, **kwargs):  # whichever model trains (the wrapper's twin)
         received.append(x)
-        return real_fit(x, *args, **kwargs)
+        return real_fit(model, x, *args, **kwargs)
 
-    clf.model_.fit = spy
+    monkeypatch.setattr(models.Model, "fit", spy)
     with monkeypatch.context() as patch:
         patch.setattr(_models, "SMALL_SPARSE", 10)  # X counts as large: never densified
         clf.set_params(warm_start=True).fit(X_sparse, y)
@@ -326,3 +326,141 @@ def test_routing_requests_do_not_block_save(binary, tmp_path):
     with sklearn.config_context(enable_metadata_routing=True):
         assert est.get_metadata_routing().fit.requests["sample_weight"] is True
         assert loaded.get_metadata_routing().fit.requests["sample_weight"] is None
+
+
+# ------------------------------------------- scikeras's own suite: behaviours matched
+def named_output(meta, compile_kwargs):
+    inp = layers.Input((meta["n_features_in_"],))
+    model = models.Model(inp, layers.Dense(1, name="out1")(inp))
+    model.compile(**compile_kwargs)  # scikeras's pattern: the loss structure as routed
+    return model
+
+
+@pytest.mark.parametrize(
+    "params, error, message",
+    [
+        (dict(loss=[None]), ValueError, "provide a loss"),
+        (dict(loss={"out1": None}), ValueError, "provide a loss"),
+        (dict(optimizer=None), ValueError, "You must provide an optimizer"),
+        (
+            dict(loss="binary_crossentropy", metrics=["accuracy", len], metrics__name="n"),
+            TypeError,
+            "does not accept parameters because it's not a class",
+        ),
+    ],
+)
+def test_settings_scikeras_refuses_are_refused_in_its_words(binary, params, error, message):
+    X, y = binary
+    with pytest.raises(error, match=message):
+        KerasClassifier(model=logits_model, epochs=1, verbose=0, **params).fit(X, y)
+
+
+def test_a_loss_function_given_routed_parameters_is_refused(binary):
+    from keras import losses
+
+    X, y = binary
+    clf = KerasClassifier(
+        model=logits_model, loss=losses.binary_crossentropy, loss__from_logits=True, verbose=0
+    )
+    with pytest.raises(TypeError, match="does not accept parameters because it's not a class"):
+        clf.fit(X, y)
+
+
+def test_each_loss_of_a_list_or_dict_gets_its_own_routed_parameters(binary):
+    from keras import losses
+
+    X, y = binary
+    for loss, key in (([losses.BinaryCrossentropy], 0), ({"out1": "BinaryCrossentropy"}, "out1")):
+        common = dict(model=named_output, loss=loss, epochs=1, verbose=0, loss__from_logits=True)
+        est = KerasClassifier(**common).fit(X, y)
+        assert est.model_.loss[key].get_config()["from_logits"] is True
+        est = KerasClassifier(**common, **{f"loss__{key}__from_logits": False}).fit(X, y)
+        assert est.model_.loss[key].get_config()["from_logits"] is False
+
+
+def test_a_model_compiled_with_another_loss_than_the_parameter_is_refused(binary):
+    from keras import losses
+
+    X, y = binary
+
+    def compiled(meta, my_loss):
+        model = sigmoid_like(meta)
+        model.compile(loss=my_loss, optimizer="sgd")
+        return model
+
+    own = losses.BinaryCrossentropy()
+    est = KerasClassifier(compiled, my_loss=own, epochs=1, verbose=0).fit(X, y)
+    assert est.model_.loss is own  # loss=None: the model's own loss, not compiled again
+    same = KerasClassifier(compiled, my_loss=own, loss=losses.BinaryCrossentropy(), verbose=0)
+    assert same.fit(X, y).model_.loss is own
+    other = KerasClassifier(compiled, my_loss=own, loss="hinge", epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=" but model compiled with "):
+        other.fit(X, y)
+
+
+def sigmoid_like(meta):
+    return models.Sequential(
+        [layers.Input((meta["n_features_in_"],)), layers.Dense(1, activation="sigmoid")]
+    )
+
+
+class _Positional(callbacks.Callback):
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+        self.got = (args, kwargs)
+
+
+def test_callbacks_take_positional_arguments_and_a_single_instance(binary):
+    X, y = binary
+    clf = KerasClassifier(
+        sigmoid_model, epochs=1, verbose=0, callbacks={"p": _Positional},
+        callbacks__p__1="second", callbacks__p__0="first", callbacks__p__name="kw",
+    )  # fmt: skip
+    (built,) = clf._callbacks()
+    assert built.got == (("first", "second"), {"name": "kw"})
+    single = KerasClassifier(sigmoid_model, epochs=1, verbose=0, callbacks=_Positional())
+    assert single.fit(X, y).current_epoch == 1
+
+
+def test_parameters_routed_further_are_not_given_to_the_optimizer(binary):
+    X, y = binary
+    clf = KerasClassifier(
+        sigmoid_model, epochs=1, verbose=0, optimizer__this_should_not_pass__abc="error!"
+    )
+    assert clf.fit(X, y).current_epoch == 1
+
+
+def test_later_fits_must_look_like_the_first_in_scikeras_words(binary):
+    X, y = binary
+    X_int, y_int = (X * 10).astype(np.int64), y.astype(np.int64)
+    clf = KerasClassifier(sigmoid_model, epochs=1, verbose=0).fit(X_int, y_int)
+    clf.partial_fit(X_int.astype(np.uint8), y_int.astype(np.uint8))  # safe casts: taken
+    for args, message in (
+        ((X_int.astype(np.float64), y_int), "Got X with dtype float64, but this KerasClassifier"),
+        ((X_int, y_int.astype(np.float64)), "Got y with dtype float64"),
+        ((X_int, y_int.reshape(-1, 1)), "y has 2 dimensions, but this KerasClassifier expected 1"),
+        ((X_int, np.where(y_int == 1, 7, 0)), r"Found unknown categories \[7\]"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            clf.partial_fit(*args)
+    assert clf.current_epoch == 2  # the refused calls changed nothing
+
+
+def test_partial_fit_trains_one_epoch_whatever_fit_epochs_says(binary):
+    X, y = binary
+    clf = KerasClassifier(sigmoid_model, verbose=0, fit__epochs=2)
+    clf.partial_fit(X, y)
+    assert clf.current_epoch == 1 and len(clf.history_["loss"]) == 1
+    clf.fit(X, y)
+    assert clf.current_epoch == 2
+
+
+def test_history_keys_are_kerass_full_metric_names(binary):
+    X, y = binary
+    clf = KerasClassifier(
+        sigmoid_like, loss="binary_crossentropy", metrics=["mae"], epochs=2, verbose=0,
+        fit__validation_split=0.25,
+    ).fit(X, y)  # fmt: skip
+    assert set(clf.history_) == {
+        "loss", "mean_absolute_error", "val_loss", "val_mean_absolute_error",
+    }  # fmt: skip

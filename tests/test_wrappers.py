@@ -305,7 +305,7 @@ def test_review_cases_epochs_state_and_live_weights():
     tf.random.set_seed(None)
 
 
-def test_multilabel_targets_with_a_categorical_loss_get_a_clear_error():
+def test_multilabel_targets_train_with_a_categorical_loss_as_in_scikeras():
     def softmax_model(meta):
         return keras.Sequential(
             [keras.Input((meta["n_features_in_"],)), keras.layers.Dense(3, activation="softmax")]
@@ -314,9 +314,13 @@ def test_multilabel_targets_with_a_categorical_loss_get_a_clear_error():
     X = np.random.RandomState(0).rand(20, 4).astype(np.float32)
     Y = (np.random.RandomState(1).rand(20, 3) > 0.5).astype(int)
     clf = KerasClassifier(softmax_model, loss="categorical_crossentropy", epochs=1, verbose=0)
-    assert not clf.__sklearn_tags__().classifier_tags.multi_label
-    with pytest.raises(ValueError, match="Multilabel targets need a loss per label"):
-        clf.fit(X, Y)
+    assert clf.__sklearn_tags__().classifier_tags.multi_label
+    assert clf.fit(X, Y).predict(X).shape == Y.shape  # the indicator rows, as given
+    assert clf.partial_fit(X, Y).current_epoch == 2
+    sparse = clf.set_params(loss="sparse_categorical_crossentropy")
+    assert not sparse.__sklearn_tags__().classifier_tags.multi_label
+    with pytest.raises(ValueError, match="takes one class index per sample"):
+        sparse.fit(X, Y)
     default = KerasClassifier(softmax_model, epochs=1, verbose=0)
     assert default.__sklearn_tags__().classifier_tags.multi_label
     assert default.fit(X, Y).predict(X).shape == Y.shape  # loss=None picks one per label

@@ -7,8 +7,8 @@ predict path, pickling through ``.keras`` bytes, and the scikeras-style ``repr``
 
 from __future__ import annotations
 
-import copy
 import inspect
+import re
 import warnings
 from collections import defaultdict
 
@@ -48,11 +48,13 @@ from ._routing import (
     FIT_PARAMS,
     accepts,
     make_keras_object,
+    make_keras_objects,
     route,
     routed,
     user_params,
 )
 from ._seeding import seeded
+from ._twins import lent
 
 
 class BaseWrapper(CallbackSupportMixin, BaseEstimator):
@@ -98,6 +100,25 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         self._kwargs = dict(kwargs)
 
     # ------------------------------------------------------------- parameters
+    @classmethod
+    def _get_param_names(cls):
+        """The constructor's parameters, and its parents' when it passes ``**kwargs`` on.
+
+        A subclass such as ``MyClassifier(model=None, split=True, **kwargs)`` that hands
+        the rest to ``KerasClassifier.__init__`` keeps ``random_state``, ``epochs``...
+        as parameters (scikeras's rule), so ``clone`` and ``set_params`` see them.
+        """
+        names = set()
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is None or not issubclass(klass, BaseWrapper):
+                continue  # mixins (RegressorMixin...) have no parameters
+            params = list(inspect.signature(init).parameters.values())[1:]  # not self
+            names |= {p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+            if not any(p.kind == p.VAR_KEYWORD for p in params):
+                break
+        return sorted(names)
+
     def get_params(self, deep=True):
         """Parameters of the constructor plus every routed or model keyword argument.
 
@@ -149,7 +170,41 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         """Check ``y`` against ``X`` with sklearn's errors, then encode it (``_prepare_y``)."""
         _require_y(self, y)
         check_consistent_length(X, y)
-        return self._prepare_y(np.asarray(y), X, reset, classes)
+        y = np.asarray(y)
+        self._check_like_fit("y", y, reset)
+        return self._prepare_y(y, X, reset, classes)
+
+    def _check_like_fit(self, name, array, reset):
+        """A later fit's (``partial_fit``, warm start) ``X`` or ``y`` as the first fit's.
+
+        scikeras's rules and words: the same number of dimensions (and of target columns),
+        and a dtype that casts safely to the first one's (``uint8`` after ``int64`` does,
+        ``float64`` does not).
+        """
+        dtype = getattr(array, "dtype", None)
+        if reset:
+            self.__dict__[f"_{name}_like"] = (dtype, array.ndim, array.shape[1:])
+            return
+        seen = self.__dict__.get(f"_{name}_like")
+        if seen is None or dtype is None:
+            return  # fitted by an older keraskit, or no array dtype to compare
+        seen_dtype, ndim, shape = seen
+        cls = type(self).__name__
+        if name == "y" and array.ndim != ndim:
+            raise ValueError(
+                f"y has {array.ndim} dimensions, but this {cls} expected {ndim} dimensions."
+            )
+        if name == "y" and array.shape[1:2] != shape[:1]:
+            raise ValueError(
+                f"y has {array.shape[1]} features (target columns), but this {cls} was "
+                f"fitted with {shape[0]}."
+            )
+        numeric = seen_dtype is not None and {dtype.kind, seen_dtype.kind} <= set("biuf")
+        if numeric and not np.can_cast(dtype, seen_dtype):  # (labels of any length cast)
+            raise ValueError(
+                f"Got {name} with dtype {dtype}, but this {cls} expected {seen_dtype} and "
+                f"casting from {dtype} to {seen_dtype} is not safe!"
+            )
 
     # --------------------------------------------------------------- building
     def _meta(self):
@@ -172,32 +227,40 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
 
         kwargs = {k: v for k, v in self._kwargs.items() if k in BARE_COMPILE}
         kwargs.update(self._routed("compile"))
-        kwargs["optimizer"] = make_keras_object(
+        if self.optimizer is None:
+            raise ValueError(
+                "optimizer=None: You must provide an optimizer (a name such as 'adam', a "
+                "keras.optimizers class or instance)."
+            )
+        kwargs["optimizer"] = make_keras_objects(
             "optimizer", self.optimizer, self._routed("optimizer"), keras.optimizers
         )
-        loss, routed = self._loss_or_default(width), self._routed("loss")
-        keras_own = isinstance(loss, str) or (
-            isinstance(loss, type) and loss.__module__.startswith("keras.")
+        loss = self._loss_or_default(width)
+        _check_some_loss(loss)
+
+        def make_loss(item, routed):
+            keras_own = isinstance(item, str) or (
+                isinstance(item, type) and item.__module__.startswith("keras.")
+            )
+            if keras_own:
+                # the weighted mean (sum of w * loss / sum of w), not Keras' sum / batch
+                # size: then the scale of sample weights does not matter and integer weights
+                # act exactly as repeated rows
+                routed = {"reduction": "mean_with_sample_weight", **routed}
+                if out_dtype == "float64":
+                    routed = {"dtype": out_dtype, **routed}  # a float64 model's loss too
+            return make_keras_object("loss", item, routed, keras.losses)
+
+        kwargs["loss"] = make_keras_objects(
+            "loss", loss, self._routed("loss"), keras.losses, make_loss
         )
-        if keras_own:
-            # the weighted mean (sum of w * loss / sum of w), not Keras' sum / batch size:
-            # then the scale of sample weights does not matter and integer weights act
-            # exactly as repeated rows
-            routed = {"reduction": "mean_with_sample_weight", **routed}
-            if out_dtype == "float64":
-                routed = {"dtype": out_dtype, **routed}  # a float64 model gets a float64 loss
-        kwargs["loss"] = make_keras_object("loss", loss, routed, keras.losses)
         if self.metrics is not None:
             metrics = (
                 self.metrics if isinstance(self.metrics, (list, tuple, dict)) else [self.metrics]
             )
-            routed = self._routed("metrics")
-            if isinstance(metrics, dict):
-                kwargs["metrics"] = metrics
-            else:
-                kwargs["metrics"] = [
-                    make_keras_object("metrics", m, routed, keras.metrics) for m in metrics
-                ]
+            kwargs["metrics"] = make_keras_objects(
+                "metrics", metrics, self._routed("metrics"), keras.metrics
+            )
         kwargs.setdefault("run_eagerly", self.run_eagerly)
         return kwargs
 
@@ -291,13 +354,34 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
                 "model must be a function returning a Keras model or a keras.Model, got "
                 f"{type(spec).__name__}."
             )
-        if not model.compiled:  # a compiled model is used as it comes, as in scikeras
+        if model.compiled:  # a compiled model is used as it comes, as in scikeras
+            self._check_compiled_loss(model)
+        else:
             outputs = known_outputs(model)
             single = len(outputs) == 1
             width = outputs[0].shape[-1] if single else None
             out_dtype = str(outputs[0].dtype) if single else None
             model.compile(**self._compile_kwargs(width, out_dtype))
         return model
+
+    def _check_compiled_loss(self, model):
+        """A model function compiled its own model: a ``loss`` set here must be the same.
+
+        As in scikeras: a ``loss`` left at the class's default defers to the model's; any
+        other must name the loss the model was compiled with.
+        """
+        default = inspect.signature(type(self).__init__).parameters.get("loss")
+        default = None if default is None else default.default
+        if self.loss is None or self.loss is default or isinstance(self.loss, list | dict):
+            return  # (a loss per output: the function compiled it from compile_kwargs)
+        if isinstance(self.loss, str) and self.loss == default:
+            return
+        if _loss_name(self.loss) != _loss_name(model.loss):
+            raise ValueError(
+                f"loss={self.loss!r} but model compiled with {model.loss!r}. Data may not "
+                "match loss function! Set loss=None (or the model's loss), or compile the "
+                "model with it."
+            )
 
     def _model_spec(self):
         """What builds the model: ``model``, scikeras's ``build_fn``, or ``_keras_build_fn``.
@@ -329,9 +413,11 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         return spec
 
     # ----------------------------------------------------------------- fitting
-    def _validate_X(self, X, reset):
+    def _validate_X(self, X, reset, check_like_fit=False):
         # sparse rows stay sparse: Keras converts each batch to a tf.SparseTensor, so a
         # sparse X is never densified whole (Dense layers take sparse input)
+        if check_like_fit and isinstance(X, np.ndarray) and X.dtype.kind in "fiub":
+            self._check_like_fit("X", X, reset)
         X = validate_data(
             self,
             X,
@@ -356,9 +442,7 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         kwargs.update({k: v for k, v in self._kwargs.items() if k in BARE_FIT})
         kwargs.update(self._routed("fit"))
         kwargs.update(extra)
-        callbacks = self._callbacks()
-        callbacks += [copy.deepcopy(cb) for cb in kwargs.pop("callbacks", None) or []]
-        kwargs["callbacks"] = callbacks
+        kwargs["callbacks"] = self._callbacks() + _as_list(kwargs.pop("callbacks", None))
         for name in ("batch_size", "validation_batch_size"):
             if kwargs.get(name) == -1:  # scikeras: one batch of all the rows
                 kwargs[name] = n_samples
@@ -533,17 +617,19 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
                 restore(state)
 
         # opened outside the atomic section (see _sk_callbacks): a failed fit tears down
-        tasks = self._open_tasks(X, y, sample_weight, epochs, extra)
+        tasks = self._open_tasks(X, y, sample_weight, epochs, extra, incremental)
         with atomic_fit(self, undo=undo):
             keep = warm_start and hasattr(self, "model_")
-            X = self._validate_X(X, reset=not keep)
+            X = self._validate_X(X, reset=not keep, check_like_fit=True)
             y_enc = self._targets(y, X, reset=not keep, classes=classes)
             sw = self._sample_weight(sample_weight, X, y)
             fit_kwargs = self._fit_kwargs(extra, X.shape[0])
             if tasks.listening:
                 fit_kwargs["callbacks"].append(tasks.keras_callback())
-            # precedence as in scikeras: fit(..., epochs=) > fit__epochs > epochs
-            epochs = fit_kwargs.pop("epochs", epochs)
+            # precedence as in scikeras: fit(..., epochs=) > fit__epochs > epochs; a
+            # partial_fit trains one epoch whatever they say
+            routed_epochs = fit_kwargs.pop("epochs", epochs)
+            epochs = epochs if incremental else routed_epochs
             # scikeras's epoch count: partial_fit continues it; fit starts at initial_epoch
             # (default 0), so a warm-started fit keeps the model but starts a new history
             initial = fit_kwargs.pop("initial_epoch", 0)
@@ -558,24 +644,26 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
                 y_enc = self._encode_for_loss(y_enc)
                 if validation is not None:
                     fit_kwargs["validation_data"] = self._validation_data(validation)
-                history = self.model_.fit(
-                    dense_if_small(X, self.model_),
-                    y_enc,
-                    sample_weight=sw,
-                    epochs=done + epochs,
-                    initial_epoch=done,
-                    **fit_kwargs,
-                )
+                X_fit = dense_if_small(X, self.model_)
+                with lent(self.model_, X_fit, y_enc) as trainer:  # traced once per shape
+                    history = trainer.fit(
+                        X_fit,
+                        y_enc,
+                        sample_weight=sw,
+                        epochs=done + epochs,
+                        initial_epoch=done,
+                        **fit_kwargs,
+                    )
             self._extend_history(history.history)
             self._runtime = Runtime()
         tasks.end()
         return self
 
-    def _open_tasks(self, X, y, sample_weight, epochs, extra):
+    def _open_tasks(self, X, y, sample_weight, epochs, extra, incremental=False):
         """scikit-learn's callback tasks of a fit of ``epochs`` epochs (silent if none listen)."""
         # the epochs this fit runs (fit(..., epochs=) > fit__epochs > epochs): the tasks'
         # number of subtasks
-        planned = {**self._routed("fit"), **extra}.get("epochs", epochs)
+        planned = epochs if incremental else {**self._routed("fit"), **extra}.get("epochs", epochs)
         tasks = FitTasks.open(self, X, y, sample_weight, planned)
         if tasks.listening:
             # a copy of the estimator shares the model being trained: the network as it
@@ -597,7 +685,7 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         """A new ``history_`` with this fit's epochs after the earlier ones."""
         new = defaultdict(list, {k: list(v) for k, v in self.history_.items()})
         for key, values in epochs.items():
-            new[key].extend(float(v) for v in values)
+            new[_full_metric_name(key)].extend(float(v) for v in values)
         self.history_ = new
 
     def _check_outputs(self):
@@ -608,11 +696,13 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         width = out[0].shape[-1]
         loss = getattr(self.model_, "loss", None)
         name = str(loss if isinstance(loss, str) else getattr(loss, "name", "")).lower()
-        if getattr(self, "target_type_", None) == "multilabel-indicator" and "categorical" in name:
+        multilabel = getattr(self, "target_type_", None) == "multilabel-indicator"
+        if multilabel and "sparse_categorical" in name:
+            # (a categorical cross-entropy trains on the indicator rows as scikeras's does)
             raise ValueError(
-                f"Multilabel targets need a loss per label, but the model is compiled with "
-                f"{name!r}, which picks one class per sample: use loss='binary_crossentropy' "
-                "(or loss=None) with one sigmoid unit per label."
+                f"Multilabel targets are indicator rows, but the model is compiled with "
+                f"{name!r}, which takes one class index per sample: use "
+                "loss='binary_crossentropy' (or loss=None) with one sigmoid unit per label."
             )
         one_class = getattr(self, "n_classes_", None) == 1  # any single unit predicts it
         if width == 1 and "sparse_categorical" in name and not one_class:
@@ -639,6 +729,12 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         kwargs = {**self._routed("predict"), **kwargs}
         for name in ("verbose", "batch_size"):  # they do not change the outputs
             kwargs.pop(name, None)
+        # callbacks that listen to predictions (the constructor's too, as in scikeras) get
+        # them through Model.predict; the others leave the fast path alone
+        listening = [cb for cb in self._callbacks() if _hooks_predict(cb)]
+        listening += _as_list(kwargs.pop("callbacks", None))
+        if listening:
+            kwargs["callbacks"] = listening
         return rt.runner(X, kwargs)
 
     def __repr__(self, N_CHAR_MAX=700):
@@ -750,6 +846,71 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         return tags
 
 
+def _snake(name):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _loss_name(loss):
+    """A comparable name of a loss given as a name, class, instance or function."""
+    from ..._tensorflow import keras  # the model is built: Keras is imported
+
+    if isinstance(loss, str):
+        try:
+            loss = keras.losses.get(loss)
+        except (ValueError, TypeError):  # not a name Keras knows: compare as given
+            return loss
+    if isinstance(loss, type):
+        return _snake(loss.__name__)
+    if hasattr(loss, "get_config"):  # an instance of a loss class
+        return _snake(type(loss).__name__)
+    return getattr(loss, "__name__", repr(loss))
+
+
+def _full_metric_name(key):
+    """``history_``'s key for a metric as scikeras stores it: Keras's full name (``mae`` is
+    ``mean_absolute_error``), with ``val_`` kept; other keys as they are."""
+    from ..._tensorflow import keras  # called after a fit: Keras is imported
+
+    prefix, name = ("val_", key[4:]) if key.startswith("val_") else ("", key)
+    if name == "loss" or not name.isidentifier():
+        return key
+    try:
+        metric = keras.metrics.get(name)
+    except (ValueError, TypeError):  # a custom metric's own name
+        return key
+    if isinstance(metric, type):
+        return key
+    full = getattr(metric, "name", None) or getattr(metric, "__name__", None)
+    return prefix + full if isinstance(full, str) else key
+
+
+def _as_list(callbacks):
+    """Callbacks given as one object, a list or ``None``, as a list."""
+    if callbacks is None:
+        return []
+    return list(callbacks) if isinstance(callbacks, list | tuple) else [callbacks]
+
+
+def _hooks_predict(cb):
+    """Whether a Keras callback does something when the model predicts."""
+    from ..._tensorflow import keras  # a fitted model: Keras is imported
+
+    hooks = ("on_predict_begin", "on_predict_end", "on_predict_batch_begin", "on_predict_batch_end")
+    base = keras.callbacks.Callback
+    return any(getattr(type(cb), h, None) is not getattr(base, h) for h in hooks)
+
+
+def _check_some_loss(loss):
+    """A list or dict of losses must name at least one (Keras fails later, obscurely)."""
+    items = loss.values() if isinstance(loss, dict) else loss
+    if isinstance(loss, list | tuple | dict) and all(item is None for item in items):
+        raise ValueError(
+            f"loss={loss!r} names no loss for any output: provide a loss (a name, class or "
+            "instance) for at least one output, or loss=None to let the model function "
+            "choose one."
+        )
+
+
 def _one_epoch_only(kwargs):
     for name in ("epochs", "initial_epoch"):
         if name in kwargs:
@@ -802,19 +963,23 @@ def _make_callback(key, cb, shared, own):
     if isinstance(cb, type) and issubclass(cb, keras.callbacks.Callback):
         wanted = inspect.signature(cb.__init__).parameters
         takes_any = any(p.kind == p.VAR_KEYWORD for p in wanted.values())
+        # callbacks__<key>__0=...: positional arguments, in the order of their indexes
+        args = [v for k, v in sorted((int(k), v) for k, v in own.items() if k.isdigit())]
+        own = {k: v for k, v in own.items() if not k.isdigit()}
         refused = [k for k in own if k not in wanted and not takes_any]
         if refused:
             raise ValueError(
                 f"callbacks__{key}__{refused[0]}: {cb.__name__} takes no argument {refused[0]!r}."
             )
-        return cb(**{**{k: v for k, v in shared.items() if k in wanted or takes_any}, **own})
+        shared = {k: v for k, v in shared.items() if k in wanted or takes_any}
+        return cb(*args, **{**shared, **own})
     if isinstance(cb, keras.callbacks.Callback):
         if own:
             raise ValueError(
                 f"callbacks__{key}__{next(iter(own))} routes a parameter to callback {key}, "
                 "which is an instance: pass its class to have it built with the parameter."
             )
-        return copy.deepcopy(cb)  # every fit (and every clone) starts fresh
+        return cb  # the user's object, as in scikeras (clones get deep copies of it)
     raise TypeError(
         f"callbacks must hold keras.callbacks.Callback instances or subclasses, got {cb!r}."
     )

@@ -178,7 +178,8 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         unseen = np.setdiff1d(np.unique(y), self.classes_)
         if len(unseen):
             raise ValueError(
-                f"y contains classes not seen before: {unseen}; classes_ is {self.classes_}."
+                f"Found unknown categories {unseen.tolist()} in y: the classes of the first "
+                f"fit (classes_) are {self.classes_.tolist()}."
             )
         return np.searchsorted(self.classes_, y)
 
@@ -283,8 +284,8 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # multilabel targets need a loss per label: loss=None picks one, a categorical
-        # cross-entropy cannot (fit then refuses multilabel targets with a clear error)
+        # multilabel targets are indicator rows: any loss but a sparse categorical
+        # cross-entropy (one class index per sample) takes them
         loss = self.loss if isinstance(self.loss, str) else getattr(self.loss, "__name__", "")
-        tags.classifier_tags.multi_label = "categorical" not in str(loss).lower()
+        tags.classifier_tags.multi_label = "sparse_categorical" not in str(loss).lower()
         return self._declares_poor_score(tags)

@@ -96,7 +96,8 @@ class KerasRegressor(RegressorMixin, BaseWrapper):
             self.n_outputs_expected_ = 1
         elif (1 if y.ndim == 1 else y.shape[1]) != self.n_outputs_:
             raise ValueError(
-                f"y has {y.shape[1:]} outputs; the regressor was fitted with {self.n_outputs_}."
+                f"Detected ``y`` to have {1 if y.ndim == 1 else y.shape[1]} outputs, but the "
+                f"regressor was fitted with {self.n_outputs_}."
             )
         return y.reshape(len(y), -1)
 

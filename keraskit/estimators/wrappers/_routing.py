@@ -109,12 +109,51 @@ def make_keras_object(name, value, kwargs, module):
         return value if not kwargs else _from_name(name, value, kwargs, module)
     if isinstance(value, type):
         return value(**kwargs)
+    if kwargs and callable(value) and not hasattr(value, "get_config"):
+        raise TypeError(
+            f"{name}={getattr(value, '__name__', value)!r} does not accept parameters because "
+            f"it's not a class, so {name}__ arguments {sorted(kwargs)} cannot be applied; "
+            "pass its class (or a name Keras knows) instead."
+        )
     if kwargs and hasattr(value, "get_config"):
         config = {**value.get_config(), **kwargs}
         return type(value).from_config(config)
     if hasattr(value, "get_config") and isinstance(value, getattr(module, "Optimizer", ())):
         return type(value).from_config(value.get_config())  # never share optimizer state
     return value
+
+
+def make_keras_objects(name, value, kwargs, module, make=None):
+    """:func:`make_keras_object` for one value, or for each item of a list, tuple or dict.
+
+    Each item gets the routed arguments meant for all (``loss__from_logits``) and, over
+    them, its own (``loss__0__from_logits`` for a list's first item, ``loss__out1__...``
+    for a dict's ``"out1"``), as scikeras routes them.
+
+    Parameters
+    ----------
+    name, value, kwargs, module
+        As in :func:`make_keras_object`.
+    make : callable, default=None
+        ``make(item, kwargs)`` for one item (default: :func:`make_keras_object`).
+
+    Returns
+    -------
+    obj : object, or a list, tuple or dict of them
+    """
+    make = make or (lambda item, own: make_keras_object(name, item, own, module))
+    # optimizer__x__y routes further (to an item), never to the object as a keyword "x__y"
+    shared = {k: v for k, v in kwargs.items() if "__" not in k}
+    if not isinstance(value, list | tuple | dict):
+        return make(value, shared)
+
+    def own(key):
+        start = f"{key}__"
+        return {**shared, **{k[len(start) :]: v for k, v in kwargs.items() if k.startswith(start)}}
+
+    if isinstance(value, dict):
+        return {key: make(item, own(key)) for key, item in value.items()}
+    return type(value)(make(item, own(i)) for i, item in enumerate(value))
 
 
 def _from_name(name, value, kwargs, module):

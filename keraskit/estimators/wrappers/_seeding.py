@@ -56,3 +56,28 @@ def seeded(random_state, offset=0):
         tf.random.set_seed(tf_seed)
         if op_state is not None and getattr(ctx, "_rng", None) is not None:
             ctx._rng.setstate(op_state)  # continue the user's sequence where it was
+
+
+@contextmanager
+def untouched_rng():
+    """Run a block (building a model that nobody trains from its draws) without moving any
+    global generator: Python's, NumPy's, TensorFlow's global seed and op-seed sequence."""
+    # TensorFlow is running: the block builds a model
+    from tensorflow.python.eager import context
+
+    from ..._tensorflow import tf
+
+    py_state, np_state = random.getstate(), np.random.get_state()  # noqa: NPY002
+    ctx = context.context()
+    tf_seed = context.global_seed()
+    op_seeds = getattr(ctx, "_rng", None)
+    op_state = op_seeds.getstate() if op_seeds is not None else None
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)  # noqa: NPY002
+        if context.global_seed() != tf_seed:
+            tf.random.set_seed(tf_seed)
+        if op_state is not None and getattr(ctx, "_rng", None) is not None:
+            ctx._rng.setstate(op_state)

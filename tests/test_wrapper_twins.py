@@ -1,0 +1,113 @@
+"""The wrappers' twins: fits of one architecture train one compiled clone, with the same bits.
+
+A wrapper builds a new Keras model for every fit; Keras would trace its train function for
+each. Twins (``estimators/wrappers/_twins.py``) train instead, their variables loaded from
+and given back to the estimator's own model.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import keras
+import numpy as np
+import pytest
+
+from keraskit import KerasClassifier, KerasRegressor
+from keraskit.estimators.wrappers import _twins
+
+
+def dropout_model(meta):
+    return keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dropout(0.3),  # seed-generator states travel with the weights
+            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.RandomState(0)
+    X = rng.rand(60, 4).astype(np.float32)
+    return X, (X[:, 0] > 0.5).astype(int) + (X[:, 1] > 0.5)
+
+
+def _fits(X, y, seeds=(0, 1)):
+    out = []
+    for seed in seeds:
+        est = KerasClassifier(dropout_model, epochs=2, verbose=0, random_state=seed)
+        est.fit(X, y).partial_fit(X, y)  # the optimizer state goes back and forth
+        out.append((est.predict_proba(X), est.current_epoch, dict(est.history_)))
+    return out
+
+
+def test_twins_train_exactly_as_the_models_themselves(data, monkeypatch):
+    X, y = data
+    made = []
+    real = _twins._make_twin
+    monkeypatch.setattr(_twins, "_make_twin", lambda model: made.append(1) or real(model))
+    with_twins = _fits(X, y, seeds=(0, 1, 2))
+    assert len(made) <= 1  # one twin served every fit (none if another test made it)
+    monkeypatch.setattr(_twins, "twin_key", lambda model, X: None)
+    alone = _fits(X, y, seeds=(0, 1, 2))
+    for (a, epochs_a, hist_a), (b, epochs_b, hist_b) in zip(with_twins, alone, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert epochs_a == epochs_b == 3 and hist_a == hist_b
+    assert not np.array_equal(with_twins[0][0], with_twins[1][0])  # the seeds differ
+
+
+def test_an_estimator_keeps_its_own_model(data):
+    X, y = data
+    a = KerasClassifier(dropout_model, epochs=1, verbose=0, random_state=0).fit(X, y)
+    before = a.predict_proba(X)
+    KerasClassifier(dropout_model, epochs=3, verbose=0, random_state=1).fit(X, y)  # same twin
+    np.testing.assert_array_equal(a.predict_proba(X), before)
+    assert a.model_.optimizer.iterations.numpy() > 0  # its optimizer state came back
+
+
+def test_fits_in_threads_never_share_a_twin(data, monkeypatch):
+    # (their bits are not the serial fits': a seeded wrapper fit seeds Keras's global
+    # generators, which threads share, twins or not)
+    X, y = data
+    in_use, shared = set(), []
+    take, give_back = _twins._take, _twins._give_back
+
+    def taking(key, model):
+        twin = take(key, model)
+        shared.append(id(twin) in in_use)
+        in_use.add(id(twin))
+        return twin
+
+    def giving_back(key, twin):
+        in_use.discard(id(twin))
+        give_back(key, twin)
+
+    monkeypatch.setattr(_twins, "_take", taking)
+    monkeypatch.setattr(_twins, "_give_back", giving_back)
+
+    def fitted(seed):
+        est = KerasClassifier(dropout_model, epochs=3, verbose=0, random_state=seed)
+        return est.fit(X, y).predict_proba(X)
+
+    with ThreadPoolExecutor(3) as pool:
+        outputs = list(pool.map(fitted, range(6)))
+    assert len(shared) == 6 and not any(shared)
+    assert all(np.isfinite(p).all() and np.allclose(p.sum(axis=1), 1) for p in outputs)
+
+
+class Subclassed(keras.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(1)
+
+    def call(self, x):
+        return self.dense(x)
+
+
+def test_models_without_a_config_train_themselves(data):
+    X, y = data
+    est = KerasRegressor(lambda: Subclassed(), loss="mse", epochs=1, verbose=0)
+    est.fit(X, y.astype(float))
+    assert _twins.twin_key(est.model_, X) is None
+    assert est.current_epoch == 1
