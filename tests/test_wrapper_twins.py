@@ -68,7 +68,8 @@ def test_an_estimator_keeps_its_own_model(data):
 
 def test_fits_in_threads_never_share_a_twin(data, monkeypatch):
     # (their bits are not the serial fits': a seeded wrapper fit seeds Keras's global
-    # generators, which threads share, twins or not)
+    # generators, which threads share, twins or not; and concurrent seeded fits put back
+    # one another's seed, so this test clears TensorFlow's global seed afterwards)
     X, y = data
     in_use, shared = set(), []
     take, give_back = _twins._take, _twins._give_back
@@ -90,8 +91,13 @@ def test_fits_in_threads_never_share_a_twin(data, monkeypatch):
         est = KerasClassifier(dropout_model, epochs=3, verbose=0, random_state=seed)
         return est.fit(X, y).predict_proba(X)
 
-    with ThreadPoolExecutor(3) as pool:
-        outputs = list(pool.map(fitted, range(6)))
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            outputs = list(pool.map(fitted, range(6)))
+    finally:  # seeded fits in threads save and restore each other's global seed
+        import tensorflow as tf
+
+        tf.random.set_seed(None)
     assert len(shared) == 6 and not any(shared)
     assert all(np.isfinite(p).all() and np.allclose(p.sum(axis=1), 1) for p in outputs)
 
@@ -105,9 +111,21 @@ class Subclassed(keras.Model):
         return self.dense(x)
 
 
-def test_models_without_a_config_train_themselves(data):
+def float64_model(meta):
+    return keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],), dtype="float64"),
+            keras.layers.Dense(1, dtype="float64"),
+        ]
+    )
+
+
+def test_models_without_a_config_or_in_float64_train_themselves(data):
     X, y = data
-    est = KerasRegressor(lambda: Subclassed(), loss="mse", epochs=1, verbose=0)
-    est.fit(X, y.astype(float))
-    assert _twins.twin_key(est.model_, X) is None
-    assert est.current_epoch == 1
+    for model in (lambda: Subclassed(), float64_model):
+        est = KerasRegressor(model, loss="mse", epochs=1, verbose=0)
+        est.fit(X, y.astype(float))
+        assert _twins.twin_key(est.model_, X) is None
+        assert est.current_epoch == 1
+    plain = KerasClassifier(dropout_model, epochs=1, verbose=0).fit(X, y)
+    assert _twins.twin_key(plain.model_, X) is not None

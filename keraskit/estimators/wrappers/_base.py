@@ -465,16 +465,16 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
             entries = [(str(i), cb) for i, cb in enumerate(items)]
         else:
             entries = [("0", items)]
-        routed = self._routed("callbacks")
-        shared = {k: v for k, v in routed.items() if "__" not in k}
-        keys = {k.split("__")[0] for k in routed if "__" in k}
+        params = self._routed("callbacks")
+        shared = {k: v for k, v in params.items() if "__" not in k}
+        keys = {k.split("__")[0] for k in params if "__" in k}
         unknown = keys - {key for key, _ in entries}
         if unknown:
             raise ValueError(
                 f"callbacks__{sorted(unknown)[0]}__... routes to no callback: the keys of "
                 f"callbacks are {[key for key, _ in entries]}."
             )
-        return [_make_callback(key, cb, shared, routed_to(routed, key)) for key, cb in entries]
+        return [_make_callback(key, cb, shared, routed(params, key)) for key, cb in entries]
 
     def _sample_weight(self, sample_weight, X, y):
         sw = None
@@ -948,12 +948,6 @@ def _short_repr(value):
     if type(value).__module__.startswith("keras"):
         return type(value).__name__ + "(...)"
     return repr(value)
-
-
-def routed_to(routed_params, key):
-    """``key__name`` entries of ``routed_params`` as ``{name: value}``."""
-    start = key + "__"
-    return {k[len(start) :]: v for k, v in routed_params.items() if k.startswith(start)}
 
 
 def _make_callback(key, cb, shared, own):
