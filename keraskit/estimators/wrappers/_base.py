@@ -1,21 +1,21 @@
 """BaseWrapper: what ``KerasClassifier`` and ``KerasRegressor`` share.
 
-Parameters and their routing, building the user's model (seeded, under the distribution
-strategy), training it with Keras' own ``Model.fit`` inside an atomic fit, the compiled
-predict path, pickling through ``.keras`` bytes, and the scikeras-style ``repr``.
+Here: checking the data of a fit against the first, training with Keras' own ``Model.fit``
+(through a twin, ``_twins``) inside an atomic fit, the compiled predict path, pickling
+through ``.keras`` bytes and the scikeras-style ``repr``. Each other job has a room of its
+own, mixed in: parameters and routing (``_params``), building the user's model
+(``_building``), compile arguments (``_compiling``), the distribution strategy
+(``_strategy``) and Keras callbacks (``_callbacks``).
 """
 
 from __future__ import annotations
 
 import inspect
-import re
-import warnings
 from collections import defaultdict
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -27,10 +27,12 @@ from sklearn.utils.validation import (
 from ..._io.keras_bytes import model_to_bytes
 from ..._io.safe_file import save_estimator
 from ..._io.versions import FORMAT_VERSION, upgrade_state
-from .._base import BaseKerasEstimator
 from .._sk_callbacks import CallbackSupportMixin, FitTasks, with_callbacks
 from .._state import Runtime, atomic_fit, shallow_copy
 from .._validation_set import from_fit_arguments
+from ._building import BuildMixin
+from ._callbacks import KerasCallbacksMixin, _as_list, _hooks_predict
+from ._compiling import CompileMixin
 from ._models import (
     Runner,
     _KerasBytes,
@@ -38,26 +40,28 @@ from ._models import (
     is_keras_model,
     known_outputs,
     load_model,
-    register_keraskit_objects,
     restore,
     snapshot,
 )
+from ._params import ParamsMixin
 from ._routing import (
-    BARE_COMPILE,
     BARE_FIT,
     FIT_PARAMS,
-    accepts,
-    make_keras_object,
-    make_keras_objects,
-    route,
-    routed,
-    user_params,
 )
 from ._seeding import seeded
+from ._strategy import StrategyMixin
 from ._twins import lent
 
 
-class BaseWrapper(CallbackSupportMixin, BaseEstimator):
+class BaseWrapper(
+    ParamsMixin,
+    BuildMixin,
+    CompileMixin,
+    StrategyMixin,
+    KerasCallbacksMixin,
+    CallbackSupportMixin,
+    BaseEstimator,
+):
     """Base of :class:`KerasClassifier` and :class:`KerasRegressor`; not used directly."""
 
     def __init__(
@@ -100,71 +104,6 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         self._kwargs = dict(kwargs)
 
     # ------------------------------------------------------------- parameters
-    @classmethod
-    def _get_param_names(cls):
-        """The constructor's parameters, and its parents' when it passes ``**kwargs`` on.
-
-        A subclass such as ``MyClassifier(model=None, split=True, **kwargs)`` that hands
-        the rest to ``KerasClassifier.__init__`` keeps ``random_state``, ``epochs``...
-        as parameters (scikeras's rule), so ``clone`` and ``set_params`` see them.
-        """
-        names = set()
-        for klass in cls.__mro__:
-            init = klass.__dict__.get("__init__")
-            if init is None or not issubclass(klass, BaseWrapper):
-                continue  # mixins (RegressorMixin...) have no parameters
-            params = list(inspect.signature(init).parameters.values())[1:]  # not self
-            names |= {p.name for p in params if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
-            if not any(p.kind == p.VAR_KEYWORD for p in params):
-                break
-        return sorted(names)
-
-    def get_params(self, deep=True):
-        """Parameters of the constructor plus every routed or model keyword argument.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Ignored (no sub-estimators); kept for scikit-learn's API.
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values.
-        """
-        params = super().get_params(deep=False)
-        params.update(self._kwargs)
-        return params
-
-    def __getattr__(self, name):
-        # routed parameters read as attributes, as in scikeras (est.optimizer__learning_rate)
-        kwargs = self.__dict__.get("_kwargs", {})
-        if name in kwargs:
-            return kwargs[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
-    def set_params(self, **params):
-        """Set parameters, including routed ones such as ``optimizer__learning_rate``.
-
-        Parameters
-        ----------
-        **params : dict
-            Parameter names and values. Names with a routing prefix (``model__``,
-            ``fit__``, ``predict__``, ``compile__``, ``optimizer__``, ``loss__``,
-            ``metrics__``, ``callbacks__``) and the model function's own arguments are
-            accepted as they are.
-
-        Returns
-        -------
-        self : object
-            The estimator.
-        """
-        route(self, params, set(super().get_params(deep=False)))
-        return self
-
-    def _routed(self, prefix):
-        """``prefix__name`` parameters as ``{name: value}`` (they all live in ``_kwargs``)."""
-        return routed(self._kwargs, prefix)
 
     def _targets(self, y, X, reset, classes=None):
         """Check ``y`` against ``X`` with sklearn's errors, then encode it (``_prepare_y``)."""
@@ -207,212 +146,7 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
             )
 
     # --------------------------------------------------------------- building
-    def _meta(self):
-        names = (
-            "n_features_in_",
-            "X_shape_",
-            "X_dtype_",
-            "y_dtype_",
-            "y_ndim_",
-            "target_type_",
-            "classes_",
-            "n_classes_",
-            "n_outputs_",
-            "n_outputs_expected_",
-        )
-        return {n: getattr(self, n) for n in names if hasattr(self, n)}
 
-    def _compile_kwargs(self, width=None, out_dtype=None):
-        from ..._tensorflow import keras  # the model function imported it already
-
-        kwargs = {k: v for k, v in self._kwargs.items() if k in BARE_COMPILE}
-        kwargs.update(self._routed("compile"))
-        if self.optimizer is None:
-            raise ValueError(
-                "optimizer=None: You must provide an optimizer (a name such as 'adam', a "
-                "keras.optimizers class or instance)."
-            )
-        kwargs["optimizer"] = make_keras_objects(
-            "optimizer", self.optimizer, self._routed("optimizer"), keras.optimizers
-        )
-        loss = self._loss_or_default(width)
-        _check_some_loss(loss)
-
-        def make_loss(item, routed):
-            keras_own = isinstance(item, str) or (
-                isinstance(item, type) and item.__module__.startswith("keras.")
-            )
-            if keras_own:
-                # the weighted mean (sum of w * loss / sum of w), not Keras' sum / batch
-                # size: then the scale of sample weights does not matter and integer weights
-                # act exactly as repeated rows
-                routed = {"reduction": "mean_with_sample_weight", **routed}
-                if out_dtype == "float64":
-                    routed = {"dtype": out_dtype, **routed}  # a float64 model's loss too
-            return make_keras_object("loss", item, routed, keras.losses)
-
-        kwargs["loss"] = make_keras_objects(
-            "loss", loss, self._routed("loss"), keras.losses, make_loss
-        )
-        if self.metrics is not None:
-            metrics = (
-                self.metrics if isinstance(self.metrics, (list, tuple, dict)) else [self.metrics]
-            )
-            kwargs["metrics"] = make_keras_objects(
-                "metrics", metrics, self._routed("metrics"), keras.metrics
-            )
-        kwargs.setdefault("run_eagerly", self.run_eagerly)
-        return kwargs
-
-    def _model_fn_compile_kwargs(self):
-        """``compile_kwargs`` for a model function, as scikeras gives them.
-
-        With ``loss=None`` the loss is ``None``: the function picks its own (scikeras's
-        contract); keraskit's default loss applies only when keraskit compiles the model.
-        """
-        kwargs = self._compile_kwargs()
-        if self.loss is None:
-            kwargs["loss"] = None
-        return kwargs
-
-    def _build(self):
-        """A new Keras model for this fit, compiled (under the distribution strategy)."""
-        with self._strategy_scope():
-            return self._build_in_scope()
-
-    def _strategy(self):
-        """The strategy ``distribution`` asks for (``None`` for none), checked first."""
-        # the engine imports TensorFlow: loaded by the first fit or initialize, not with keraskit
-        from ..._engine.distribute import get_strategy
-
-        validate_parameter_constraints(  # the ready-made estimators' constraint and wording
-            {"distribution": BaseKerasEstimator._parameter_constraints["distribution"]},
-            {"distribution": self.distribution},
-            caller_name=type(self).__name__,
-        )
-        return get_strategy(self.distribution)
-
-    def _strategy_scope(self):
-        # see _strategy
-        from ..._engine.distribute import strategy_scope
-
-        return strategy_scope(self._strategy())
-
-    def _match_strategy(self):
-        """Move a model kept for a warm start to this fit's strategy, optimizer state included.
-
-        A model unpickled, or built before ``distribution`` changed, lives under another
-        strategy than the one this fit asks for; Keras would train it where it lives. The
-        ``.keras`` round trip keeps weights and optimizer state, not the generator states
-        of random layers (they restart from their seeds).
-        """
-        # see _strategy
-        from ..._engine.distribute import strategy_scope
-        from ..._tensorflow import tf
-
-        strategy = self._strategy()
-        if self.model_.distribute_strategy is not (strategy or tf.distribute.get_strategy()):
-            with strategy_scope(strategy):
-                self.model_ = load_model(model_to_bytes(self.model_))
-
-    def _build_in_scope(self):
-        from ..._tensorflow import keras  # imported on the first fit, not with keraskit
-
-        register_keraskit_objects()
-        spec = self._model_spec()
-        if isinstance(spec, keras.Model):
-            model = keras.models.clone_model(spec)
-            model.set_weights(spec.get_weights())  # start from the instance's weights
-            if spec.compiled:  # the same settings, a fresh optimizer state
-                model.compile_from_config(spec.get_compile_config())
-        elif callable(spec):
-            routed_params = self._routed("model")
-            params = {**user_params(self._kwargs), **routed_params}
-            if not accepts(spec, "**"):
-                # bare keyword arguments go where they are taken; model__ ones must be
-                wanted = inspect.signature(spec).parameters
-                refused = [k for k in routed_params if k not in wanted]
-                if refused:
-                    raise ValueError(
-                        f"model__{refused[0]} is routed to the model function, which takes "
-                        f"no argument {refused[0]!r} (it takes {list(wanted)})."
-                    )
-                params = {k: v for k, v in params.items() if k in wanted}
-            if accepts(spec, "meta"):
-                params["meta"] = self._meta()
-            if accepts(spec, "compile_kwargs"):
-                params["compile_kwargs"] = self._model_fn_compile_kwargs()
-            if accepts(spec, "params"):
-                params["params"] = self.get_params(deep=False)
-            model = spec(**params)
-            if not isinstance(model, keras.Model):
-                raise TypeError(
-                    f"The model function must return a keras.Model, got {type(model).__name__}."
-                )
-        else:
-            raise TypeError(
-                "model must be a function returning a Keras model or a keras.Model, got "
-                f"{type(spec).__name__}."
-            )
-        if model.compiled:  # a compiled model is used as it comes, as in scikeras
-            self._check_compiled_loss(model)
-        else:
-            outputs = known_outputs(model)
-            single = len(outputs) == 1
-            width = outputs[0].shape[-1] if single else None
-            out_dtype = str(outputs[0].dtype) if single else None
-            model.compile(**self._compile_kwargs(width, out_dtype))
-        return model
-
-    def _check_compiled_loss(self, model):
-        """A model function compiled its own model: a ``loss`` set here must be the same.
-
-        As in scikeras: a ``loss`` left at the class's default defers to the model's; any
-        other must name the loss the model was compiled with.
-        """
-        default = inspect.signature(type(self).__init__).parameters.get("loss")
-        default = None if default is None else default.default
-        if self.loss is None or self.loss is default or isinstance(self.loss, list | dict):
-            return  # (a loss per output: the function compiled it from compile_kwargs)
-        if isinstance(self.loss, str) and self.loss == default:
-            return
-        if _loss_name(self.loss) != _loss_name(model.loss):
-            raise ValueError(
-                f"loss={self.loss!r} but model compiled with {model.loss!r}. Data may not "
-                "match loss function! Set loss=None (or the model's loss), or compile the "
-                "model with it."
-            )
-
-    def _model_spec(self):
-        """What builds the model: ``model``, scikeras's ``build_fn``, or ``_keras_build_fn``.
-
-        As in scikeras: ``build_fn`` (the old name of ``model``) still works, with its
-        warning; a subclass may define ``_keras_build_fn`` instead of taking ``model``.
-        """
-        spec, build_fn = self.model, self._kwargs.get("build_fn")
-        if spec is None and build_fn is not None:
-            warnings.warn(
-                "``build_fn`` will be renamed to ``model`` in a future release, at which "
-                "point use of ``build_fn`` will raise an Error instead.",
-                UserWarning,
-                stacklevel=6,
-            )
-            spec = build_fn
-        own = getattr(self, "_keras_build_fn", None)
-        if spec is None and own is not None:
-            return own
-        if spec is None:
-            raise ValueError(
-                "model=None: pass a function that returns a Keras model, or a Keras model "
-                "(or define _keras_build_fn in a subclass)."
-            )
-        if own is not None:
-            raise ValueError(
-                "This class cannot implement ``_keras_build_fn`` if using the `model` parameter"
-            )
-        return spec
-
-    # ----------------------------------------------------------------- fitting
     def _validate_X(self, X, reset, check_like_fit=False):
         # sparse rows stay sparse: Keras converts each batch to a tf.SparseTensor, so a
         # sparse X is never densified whole (Dense layers take sparse input)
@@ -447,34 +181,6 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
             if kwargs.get(name) == -1:  # scikeras: one batch of all the rows
                 kwargs[name] = n_samples
         return kwargs
-
-    def _callbacks(self):
-        """The fit's Keras callbacks, built with their routed parameters (scikeras's rules).
-
-        ``callbacks`` is a callback, a list or a dict of callbacks (instances or classes).
-        ``callbacks__name=value`` goes to every class that takes ``name``;
-        ``callbacks__<key>__name=value`` goes to one entry, by list index or dict key,
-        which must take it.
-        """
-        if self.callbacks is None:
-            return []
-        items = self.callbacks
-        if isinstance(items, dict):
-            entries = [(str(k), cb) for k, cb in items.items()]
-        elif isinstance(items, (list, tuple)):
-            entries = [(str(i), cb) for i, cb in enumerate(items)]
-        else:
-            entries = [("0", items)]
-        params = self._routed("callbacks")
-        shared = {k: v for k, v in params.items() if "__" not in k}
-        keys = {k.split("__")[0] for k in params if "__" in k}
-        unknown = keys - {key for key, _ in entries}
-        if unknown:
-            raise ValueError(
-                f"callbacks__{sorted(unknown)[0]}__... routes to no callback: the keys of "
-                f"callbacks are {[key for key, _ in entries]}."
-            )
-        return [_make_callback(key, cb, shared, routed(params, key)) for key, cb in entries]
 
     def _sample_weight(self, sample_weight, X, y):
         sw = None
@@ -846,26 +552,6 @@ class BaseWrapper(CallbackSupportMixin, BaseEstimator):
         return tags
 
 
-def _snake(name):
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def _loss_name(loss):
-    """A comparable name of a loss given as a name, class, instance or function."""
-    from ..._tensorflow import keras  # the model is built: Keras is imported
-
-    if isinstance(loss, str):
-        try:
-            loss = keras.losses.get(loss)
-        except (ValueError, TypeError):  # not a name Keras knows: compare as given
-            return loss
-    if isinstance(loss, type):
-        return _snake(loss.__name__)
-    if hasattr(loss, "get_config"):  # an instance of a loss class
-        return _snake(type(loss).__name__)
-    return getattr(loss, "__name__", repr(loss))
-
-
 def _full_metric_name(key):
     """``history_``'s key for a metric as scikeras stores it: Keras's full name (``mae`` is
     ``mean_absolute_error``), with ``val_`` kept; other keys as they are."""
@@ -882,33 +568,6 @@ def _full_metric_name(key):
         return key
     full = getattr(metric, "name", None) or getattr(metric, "__name__", None)
     return prefix + full if isinstance(full, str) else key
-
-
-def _as_list(callbacks):
-    """Callbacks given as one object, a list or ``None``, as a list."""
-    if callbacks is None:
-        return []
-    return list(callbacks) if isinstance(callbacks, list | tuple) else [callbacks]
-
-
-def _hooks_predict(cb):
-    """Whether a Keras callback does something when the model predicts."""
-    from ..._tensorflow import keras  # a fitted model: Keras is imported
-
-    hooks = ("on_predict_begin", "on_predict_end", "on_predict_batch_begin", "on_predict_batch_end")
-    base = keras.callbacks.Callback
-    return any(getattr(type(cb), h, None) is not getattr(base, h) for h in hooks)
-
-
-def _check_some_loss(loss):
-    """A list or dict of losses must name at least one (Keras fails later, obscurely)."""
-    items = loss.values() if isinstance(loss, dict) else loss
-    if isinstance(loss, list | tuple | dict) and all(item is None for item in items):
-        raise ValueError(
-            f"loss={loss!r} names no loss for any output: provide a loss (a name, class or "
-            "instance) for at least one output, or loss=None to let the model function "
-            "choose one."
-        )
 
 
 def _one_epoch_only(kwargs):
@@ -948,32 +607,3 @@ def _short_repr(value):
     if type(value).__module__.startswith("keras"):
         return type(value).__name__ + "(...)"
     return repr(value)
-
-
-def _make_callback(key, cb, shared, own):
-    """One Keras callback: a class built with its parameters, or a fresh copy of an instance."""
-    from ..._tensorflow import keras  # imported on the first fit, not with keraskit
-
-    if isinstance(cb, type) and issubclass(cb, keras.callbacks.Callback):
-        wanted = inspect.signature(cb.__init__).parameters
-        takes_any = any(p.kind == p.VAR_KEYWORD for p in wanted.values())
-        # callbacks__<key>__0=...: positional arguments, in the order of their indexes
-        args = [v for k, v in sorted((int(k), v) for k, v in own.items() if k.isdigit())]
-        own = {k: v for k, v in own.items() if not k.isdigit()}
-        refused = [k for k in own if k not in wanted and not takes_any]
-        if refused:
-            raise ValueError(
-                f"callbacks__{key}__{refused[0]}: {cb.__name__} takes no argument {refused[0]!r}."
-            )
-        shared = {k: v for k, v in shared.items() if k in wanted or takes_any}
-        return cb(*args, **{**shared, **own})
-    if isinstance(cb, keras.callbacks.Callback):
-        if own:
-            raise ValueError(
-                f"callbacks__{key}__{next(iter(own))} routes a parameter to callback {key}, "
-                "which is an instance: pass its class to have it built with the parameter."
-            )
-        return cb  # the user's object, as in scikeras (clones get deep copies of it)
-    raise TypeError(
-        f"callbacks must hold keras.callbacks.Callback instances or subclasses, got {cb!r}."
-    )
