@@ -28,12 +28,11 @@ from .._engine.records import FitConfig, FitData, FitPlan, Progress, Resume, Tra
 from .._engine.schedules import SCHEDULES, effective_schedule
 from .._io.keras_bytes import model_from_bytes, model_to_bytes, model_weights
 from .._io.registry import register_records
-from .._io.safe_file import save_estimator
-from .._io.versions import FORMAT_VERSION, upgrade_state
 from .._networks import specs
 from . import _adoption, _validation_set
+from ._persistence import PersistenceMixin
 from ._sk_callbacks import SILENT, CallbackSupportMixin, FitTasks, with_callbacks
-from ._state import Runtime, atomic_fit, shallow_copy
+from ._state import Runtime, atomic_fit
 
 _STOCHASTIC_ONLY = (
     "loss_curve_",
@@ -55,7 +54,7 @@ register_records(
 )
 
 
-class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
+class BaseKerasEstimator(PersistenceMixin, CallbackSupportMixin, BaseEstimator):
     """Base class of keraskit estimators; not meant to be used directly.
 
     Subclasses provide ``_head`` (target handling), ``_check_architecture`` (their
@@ -601,29 +600,6 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
         return rt.model
 
     # ------------------------------------------------------------ persistence
-    def save(self, path):
-        """Save the estimator to a file without pickle; read it back with :func:`keraskit.load`.
-
-        Parameters are stored as JSON, arrays in an ``.npz`` read without pickle, and the
-        network as a ``.keras`` archive loaded with ``safe_mode=True``, so loading a file
-        never runs code from it (unlike pickle or joblib files, which can run anything and
-        must never be loaded from untrusted sources).
-
-        Parameters
-        ----------
-        path : str or path-like
-            Destination file.
-        """
-        save_estimator(self, path)
-
-    def __copy__(self):
-        """A shallow copy sharing the fitted weights, without the pickle round trip.
-
-        ``copy.copy`` would otherwise go through ``__getstate__`` (a ``.keras`` archive, tens
-        of milliseconds); scikit-learn's callbacks copy the estimator at every epoch.
-        """
-        return shallow_copy(self)
-
     def _upgrade_loaded_state(self):
         """Move what an older format kept in ``Progress`` (before format 3) to ``Resume``.
 
@@ -640,25 +616,21 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
             }
         )
 
-    def __getstate__(self):
-        state = dict(super().__getstate__())  # object.__getstate__ returns __dict__ itself
-        state.pop("_runtime", None)
+    def _pack_network(self, state):
         if "_weights" in state:
             # the model travels as a .keras archive; the weight arrays travel too, because
             # the archive does not keep seed-generator states (dropout, noise, augmentation)
             state["_keras_bytes"] = model_to_bytes(self.model_)
-        state["_keraskit_format"] = FORMAT_VERSION
-        return state
 
-    def __setstate__(self, state):
-        state = upgrade_state(state, self._get_param_names())
-        data = state.pop("_keras_bytes", None)
-        super().__setstate__(state)
+    def _unpack_network(self, state):
+        return state.pop("_keras_bytes", None), "_weights" in state
+
+    def _restore_network(self, packed):
+        data, had_weights = packed
         self._upgrade_loaded_state()
-        self._runtime = Runtime()
         if data is not None:
             model = model_from_bytes(data)
-            if "_weights" not in state:  # written before the arrays travelled too
+            if not had_weights:  # written before the arrays travelled too
                 self._weights = model_weights(model)
             self._runtime.model = model
 
@@ -692,11 +664,6 @@ class BaseKerasEstimator(CallbackSupportMixin, BaseEstimator):
         self._weights = weights
         self._runtime = Runtime()
         self._runtime.model = model
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
 
 
 def _validation_losses(history):

@@ -25,10 +25,9 @@ from sklearn.utils.validation import (
 )
 
 from ..._io.keras_bytes import model_to_bytes
-from ..._io.safe_file import save_estimator
-from ..._io.versions import FORMAT_VERSION, upgrade_state
+from .._persistence import PersistenceMixin
 from .._sk_callbacks import CallbackSupportMixin, FitTasks, with_callbacks
-from .._state import Runtime, atomic_fit, shallow_copy
+from .._state import Runtime, atomic_fit
 from .._validation_set import from_fit_arguments
 from ._building import BuildMixin
 from ._callbacks import KerasCallbacksMixin, _as_list, _hooks_predict
@@ -54,6 +53,7 @@ from ._twins import lent
 
 
 class BaseWrapper(
+    PersistenceMixin,
     ParamsMixin,
     BuildMixin,
     CompileMixin,
@@ -486,7 +486,7 @@ class BaseWrapper(
         path : str or path-like
             Destination file.
         """
-        save_estimator(self, path)
+        super().save(path)
 
     def _attach_network(self, model, weights):
         """Take the Keras model of a loaded file (see :meth:`save`).
@@ -513,35 +513,25 @@ class BaseWrapper(
         original's later training still shows in the copy's predictions until then; use
         ``copy.deepcopy`` for an independent estimator).
         """
-        new = shallow_copy(self)
+        new = super().__copy__()
         new._model_shared = True
         return new
 
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        state.pop("_runtime", None)
+    def _pack_network(self, state):
         model = state.pop("model_", None)
         if model is not None:
             state["_model_bytes"] = model_to_bytes(model)
         if "model" in state and is_keras_model(state["model"]):
             state["model"] = _KerasBytes(model_to_bytes(state["model"]))
-        state["_keraskit_format"] = FORMAT_VERSION
-        return state
 
-    def __setstate__(self, state):
-        state = upgrade_state(state, self._get_param_names())
-        data = state.pop("_model_bytes", None)
+    def _unpack_network(self, state):
         if isinstance(state.get("model"), _KerasBytes):
             state["model"] = load_model(state["model"].data)
-        super().__setstate__(state)
-        self._runtime = Runtime()
-        if data is not None:
-            self.model_ = load_model(data)
+        return state.pop("_model_bytes", None)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
+    def _restore_network(self, packed):
+        if packed is not None:
+            self.model_ = load_model(packed)
 
     def _declares_poor_score(self, tags):
         """How well a fit scores is the user's model's and ``epochs``' doing, not the
