@@ -201,8 +201,8 @@ def in_worker():
 def claim_gpu_slot(n_gpus, lock_dir=None):
     """The GPU this worker takes: the first with the fewest workers, machine-wide.
 
-    Each worker holds an exclusive lock on one slot file (``keraskit-gpu<i>-<k>.lock`` in
-    the temporary directory) for its lifetime; slots fill GPU by GPU, round by round, so
+    Each worker holds an exclusive lock on one slot file (``keraskit-<uid>-gpu<i>-<k>.lock``
+    in the temporary directory) for its lifetime; slots fill GPU by GPU, round by round, so
     ``n`` workers on ``g`` GPUs spread evenly. Locks end with their process, so a worker
     started later takes the slot a finished one left.
 
@@ -223,11 +223,14 @@ def claim_gpu_slot(n_gpus, lock_dir=None):
     except ImportError:  # no file locks: spread by process id
         return os.getpid() % n_gpus
     lock_dir = lock_dir or tempfile.gettempdir()
+    user = os.getuid() if hasattr(os, "getuid") else 0  # other users' workers: other files
     for k in range(1024):
         for i in range(n_gpus):
-            fd = os.open(
-                os.path.join(lock_dir, f"keraskit-gpu{i}-{k}.lock"), os.O_CREAT | os.O_RDWR
-            )
+            path = os.path.join(lock_dir, f"keraskit-{user}-gpu{i}-{k}.lock")
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+            except OSError:  # a file this process may not open: the slot is not ours
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:

@@ -129,3 +129,13 @@ def test_models_without_a_config_or_in_float64_train_themselves(data):
         assert est.current_epoch == 1
     plain = KerasClassifier(dropout_model, epochs=1, verbose=0).fit(X, y)
     assert _twins.twin_key(plain.model_, X) is not None
+
+
+def test_a_sequential_model_without_an_input_still_trains(data):
+    X, y = data
+
+    def unbuilt(meta):  # no keras.Input: Keras builds it on the first batch
+        return keras.Sequential([keras.layers.Dense(meta["n_classes_"], activation="softmax")])
+
+    est = KerasClassifier(unbuilt, epochs=2, verbose=0, random_state=0).fit(X, y)
+    assert est.current_epoch == 2 and est.predict(X).shape == y.shape

@@ -16,6 +16,7 @@ No TensorFlow here: a worker must pick its GPU before TensorFlow starts in it.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import socket
@@ -113,7 +114,11 @@ def detach(plans):
     lean = []
     for plan in plans:
         fields = {name: ref(getattr(plan.data, name)) for name in ARRAY_FIELDS}
-        lean.append(dataclasses.replace(plan, data=dataclasses.replace(plan.data, **fields)))
+        data = dataclasses.replace(plan.data, **fields)
+        # the bookkeeping a worker updates: copies, so that a task run in this process
+        # (joblib's n_jobs=1) leaves the plans as they were if the backend then fails
+        own = {k: copy.deepcopy(getattr(plan, k)) for k in ("progress", "resume", "rng")}
+        lean.append(dataclasses.replace(plan, data=data, **own))
     return lean, arrays
 
 

@@ -39,6 +39,8 @@ class _SearchFit:
 
     def __init__(self, est, X, y, fit_params, key):
         self.est, self.X, self.y, self.fit_params = est, X, y, fit_params
+        # as the search would fit it: planning advances a RandomState parameter
+        self.unplanned = clone(est)
         self.key = key  # taken before planning: a RandomState parameter advances in it
         self.plan, self.seconds, self.warnings = None, 0.0, []
 
@@ -144,7 +146,7 @@ class _SplitCache:
         return self.hashes[ids]
 
 
-def _member(base, params, split, data, prefixes):
+def _member(base, params, split, data, prefixes, alone_too=False):
     """The keraskit network fit of ``params`` on one split, or ``None`` without one.
 
     ``None`` also where the fit is better left to the search itself: scikit-learn's
@@ -154,6 +156,8 @@ def _member(base, params, split, data, prefixes):
     prefix, network = _network(est)
     if not isinstance(network, BaseKerasEstimator):
         return None
+    if not alone_too and not network.can_fuse():
+        return None  # trained by the search itself: nothing to prepare here
     if getattr(network, "_skl_callbacks", None):
         return None  # scikit-learn's callbacks (clones share them) follow a fit's epochs
     X_train, y_train, fit_params = data
@@ -188,7 +192,7 @@ def _split_data(base, X, y, splits, fit_params):
     return out
 
 
-def _plan_members(estimator, X, y, candidates, splits, fit_params):
+def _plan_members(estimator, X, y, candidates, splits, fit_params, alone_too=False):
     """The search's keraskit fits: ``(fusable, alone, others)``.
 
     ``fusable`` and ``alone`` are ``{(candidate, split): fit}``; ``alone`` holds the network
@@ -202,7 +206,7 @@ def _plan_members(estimator, X, y, candidates, splits, fit_params):
     members, alone, others = {}, {}, 0
     for i, params in enumerate(candidates):
         for s in range(len(splits)):
-            m = _member(base, params, s, data[s], prefixes)
+            m = _member(base, params, s, data[s], prefixes, alone_too)
             if m is None:
                 others += 1
                 continue
@@ -310,7 +314,9 @@ def train_fused(estimator, X, y, candidates, splits, fit_params=None, n_jobs=Non
     -------
     batch : FusedBatch
     """
-    members, alone, others = _plan_members(estimator, X, y, candidates, splits, fit_params or {})
+    members, alone, others = _plan_members(
+        estimator, X, y, candidates, splits, fit_params or {}, alone_too=chosen is not None
+    )
     batch = FusedBatch({}, np.zeros((len(candidates), len(splits))))
     if chosen is None:
         alone = {}
@@ -366,7 +372,7 @@ def _train_on_backend(chosen, plans, runs, alone, n_jobs):
     from .._engine import dispatch
 
     keys = list(alone)
-    calls = [delayed(fit_alone)(clone(alone[k].est), alone[k].X, alone[k].y, alone[k].fit_params)
+    calls = [delayed(fit_alone)(alone[k].unplanned, alone[k].X, alone[k].y, alone[k].fit_params)
              for k in keys]  # fmt: skip
     try:
         results, places, extra = dispatch.train_on(chosen, plans, runs, calls, n_jobs)

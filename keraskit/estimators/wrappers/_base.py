@@ -150,6 +150,8 @@ class BaseWrapper(
     def _validate_X(self, X, reset, check_like_fit=False):
         # sparse rows stay sparse: Keras converts each batch to a tf.SparseTensor, so a
         # sparse X is never densified whole (Dense layers take sparse input)
+        if reset:
+            self.__dict__.pop("_X_like", None)  # (an X of no array dtype records nothing)
         if check_like_fit and isinstance(X, np.ndarray) and X.dtype.kind in "fiub":
             self._check_like_fit("X", X, reset)
         X = validate_data(
@@ -351,7 +353,9 @@ class BaseWrapper(
                 if validation is not None:
                     fit_kwargs["validation_data"] = self._validation_data(validation)
                 X_fit = dense_if_small(X, self.model_)
-                with lent(self.model_, X_fit, y_enc) as trainer:  # traced once per shape
+                # a twin traced once per shape, unless scikit-learn's callbacks look at
+                # model_ after every epoch
+                with lent(self.model_, X_fit, y_enc, enabled=not tasks.listening) as trainer:
                     history = trainer.fit(
                         X_fit,
                         y_enc,

@@ -55,7 +55,11 @@ def twin_key(model, X):
     cls = type(model)
     if cls.__name__ not in ("Sequential", "Functional") or not cls.__module__.startswith("keras"):
         return None  # a subclass may override fit or train_step: it trains itself
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
+    try:
+        single = len(model.inputs) == 1 and len(model.outputs) == 1
+    except (AttributeError, ValueError):  # a Sequential without an Input: built on fit
+        return None
+    if not single:
         return None  # losses and metrics per output: their structure is the model's own
     if any(v.dtype != "float32" for v in model.trainable_variables):
         # float64 models (float64 losses) were measured to train differently in the last
@@ -101,7 +105,7 @@ def _anonymous(config):
 
 
 @contextmanager
-def lent(model, X, y):
+def lent(model, X, y, enabled=True):
     """A model to call ``fit`` on for ``model``: an idle twin, loaded, or ``model`` itself.
 
     After the block, ``model`` holds every variable the twin ended with (its optimizer
@@ -115,12 +119,15 @@ def lent(model, X, y):
     X, y : array-like
         The training rows and their encoded targets (one row of each builds the model's
         compiled loss and metrics).
+    enabled : bool, default=True
+        ``False``: ``model`` trains itself (scikit-learn's callbacks look at it after
+        every epoch).
 
     Yields
     ------
     trainer : keras.Model
     """
-    key = twin_key(model, X)
+    key = twin_key(model, X) if enabled else None
     twin = None if key is None else _take(key, model)
     if twin is None:
         yield model
