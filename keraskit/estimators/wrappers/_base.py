@@ -352,22 +352,21 @@ class BaseWrapper(
                 y_enc = self._encode_for_loss(y_enc)
                 if validation is not None:
                     fit_kwargs["validation_data"] = self._validation_data(validation)
-                X_fit = dense_if_small(X, self.model_)
-                # a twin traced once per shape, unless scikit-learn's callbacks look at
-                # model_ after every epoch
-                with lent(self.model_, X_fit, y_enc, enabled=not tasks.listening) as trainer:
-                    history = trainer.fit(
-                        X_fit,
-                        y_enc,
-                        sample_weight=sw,
-                        epochs=done + epochs,
-                        initial_epoch=done,
-                        **fit_kwargs,
-                    )
+                history = self._keras_fit(X, y_enc, sw, done, epochs, fit_kwargs, tasks)
             self._extend_history(history.history)
             self._runtime = Runtime()
         tasks.end()
         return self
+
+    def _keras_fit(self, X, y_enc, sw, done, epochs, fit_kwargs, tasks):
+        """``Model.fit`` of epochs ``done`` to ``done + epochs``, on a twin traced once per
+        architecture unless scikit-learn's callbacks look at ``model_`` after every epoch."""
+        X_fit = dense_if_small(X, self.model_)
+        with lent(self.model_, X_fit, y_enc, enabled=not tasks.listening) as trainer:
+            return trainer.fit(
+                X_fit, y_enc, sample_weight=sw, epochs=done + epochs, initial_epoch=done,
+                **fit_kwargs,
+            )  # fmt: skip
 
     def _open_tasks(self, X, y, sample_weight, epochs, extra, incremental=False):
         """scikit-learn's callback tasks of a fit of ``epochs`` epochs (silent if none listen)."""
