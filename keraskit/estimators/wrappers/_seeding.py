@@ -32,36 +32,24 @@ def seeded(random_state, offset=0):
         yield
         return
     # TensorFlow is imported by the fit that needs it, not with keraskit
-    from tensorflow.python.eager import context
-
     from ..._tensorflow import tf
 
     # continuing fits (warm start, partial_fit) get a new seed per epoch already trained, so
     # that their batches are not shuffled identically at every call
     seed = (int(check_random_state(random_state).randint(2**31 - 1)) + offset) % (2**31 - 1)
-    # Keras' numpy data paths shuffle with NumPy's legacy global generator: save and seed it
-    py_state, np_state = random.getstate(), np.random.get_state()  # noqa: NPY002
-    ctx = context.context()
-    tf_seed = context.global_seed()
-    op_seeds = getattr(ctx, "_rng", None)  # the op-seed sequence of a user's global seed
-    op_state = op_seeds.getstate() if op_seeds is not None else None
-    random.seed(seed)
-    np.random.seed(seed % (2**32))  # noqa: NPY002
-    tf.random.set_seed(seed)
-    try:
+    with untouched_rng():  # every generator put back afterwards, the user's op seeds too
+        random.seed(seed)
+        # Keras' numpy data paths shuffle with NumPy's legacy global generator
+        np.random.seed(seed % (2**32))  # noqa: NPY002
+        tf.random.set_seed(seed)
         yield
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)  # noqa: NPY002
-        tf.random.set_seed(tf_seed)
-        if op_state is not None and getattr(ctx, "_rng", None) is not None:
-            ctx._rng.setstate(op_state)  # continue the user's sequence where it was
 
 
 @contextmanager
 def untouched_rng():
-    """Run a block (building a model that nobody trains from its draws) without moving any
-    global generator: Python's, NumPy's, TensorFlow's global seed and op-seed sequence."""
+    """Run a block without a lasting effect on any global generator: Python's, NumPy's,
+    TensorFlow's global seed and its op-seed sequence are put back afterwards (a block
+    that seeds them, or builds a model nobody trains from its draws)."""
     # TensorFlow is running: the block builds a model
     from tensorflow.python.eager import context
 
@@ -70,7 +58,7 @@ def untouched_rng():
     py_state, np_state = random.getstate(), np.random.get_state()  # noqa: NPY002
     ctx = context.context()
     tf_seed = context.global_seed()
-    op_seeds = getattr(ctx, "_rng", None)
+    op_seeds = getattr(ctx, "_rng", None)  # the op-seed sequence of a user's global seed
     op_state = op_seeds.getstate() if op_seeds is not None else None
     try:
         yield
@@ -80,4 +68,4 @@ def untouched_rng():
         if context.global_seed() != tf_seed:
             tf.random.set_seed(tf_seed)
         if op_state is not None and getattr(ctx, "_rng", None) is not None:
-            ctx._rng.setstate(op_state)
+            ctx._rng.setstate(op_state)  # continue the user's sequence where it was
