@@ -326,6 +326,30 @@ def test_multilabel_targets_train_with_a_categorical_loss_as_in_scikeras():
     assert default.fit(X, Y).predict(X).shape == Y.shape  # loss=None picks one per label
 
 
+def test_labels_are_learned_checked_and_decoded_like_the_estimators():
+    from keraskit import MLPClassifier
+
+    labels = np.array(["no", "yes"])[y]
+    mlp = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(X, labels)
+    params = dict(hidden_layer_sizes=(4,), dropout=0.0, epochs=1, verbose=0)
+    clf = KerasClassifier(get_clf, **params).fit(X, labels)
+    np.testing.assert_array_equal(clf.classes_, mlp.classes_)
+    assert clf.target_type_ == mlp._label_binarizer.y_type_ == "binary"
+    assert set(clf.predict(X)) <= {"no", "yes"}
+    with pytest.raises(ValueError, match=r"Found unknown categories \['maybe'\]"):
+        clf.partial_fit(X[:2], np.array(["maybe", "no"]))
+    with pytest.raises(ValueError, match="y has 2 dimensions, but this KerasClassifier expected 1"):
+        clf.partial_fit(X[:2], np.array([[1, 0], [0, 1]]))
+
+    def softmax(meta):
+        dense = keras.layers.Dense(meta["n_classes_"], activation="softmax")
+        return keras.Sequential([keras.Input((meta["n_features_in_"],)), dense])
+
+    declared = KerasClassifier(softmax, epochs=1, verbose=0)
+    declared.partial_fit(X[:4], np.zeros(4, int), classes=[0, 1, 2])
+    assert declared.target_type_ == "multiclass" and declared.n_classes_ == 3
+
+
 def test_regressors_predict_float64_whatever_the_model_computes_in():
     def model(meta):
         return keras.Sequential([keras.Input((meta["n_features_in_"],)), keras.layers.Dense(2)])

@@ -6,9 +6,10 @@ from functools import partial
 
 import numpy as np
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import check_array, column_or_1d
+from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import check_array
+
+from ._labels import as_labels, decode, indicators, is_multilabel, learn, unknown
 
 
 class ClassifierHead:
@@ -43,7 +44,7 @@ class ClassifierHead:
         Y : ndarray of shape (n_samples, n_outputs)
             Binarized targets (float).
         """
-        y = ClassifierHead._labels(y)
+        y = as_labels(y)
         classes = unique_labels(y)
         if incremental:
             if len(np.setdiff1d(classes, est.classes_, assume_unique=True)):
@@ -52,17 +53,17 @@ class ClassifierHead:
                     f"`self.classes_` has {est.classes_}. 'y' has {classes}."
                 )
         elif first:  # one class is allowed, as in sklearn: it is always predicted
-            est._label_binarizer = LabelBinarizer().fit(y)
+            est._label_binarizer = learn(y)
             est.classes_ = est._label_binarizer.classes_
         elif set(classes) != set(est.classes_):
             raise ValueError(
                 "warm_start can only be used where `y` has the same classes as in the "
                 f"previous call to fit. Previously got {est.classes_}, `y` has {classes}"
             )
-        multilabel = est._label_binarizer.y_type_.startswith("multilabel")
+        multilabel = is_multilabel(est._label_binarizer.y_type_)
         # one logistic unit for one or two classes (sklearn's encoding), softmax beyond
         est.out_activation_ = "logistic" if multilabel or len(est.classes_) <= 2 else "softmax"
-        return ClassifierHead._encode(est, y)
+        return indicators(*_encoder(est), y)
 
     @staticmethod
     def encode_validation(est, y_val):
@@ -79,40 +80,18 @@ class ClassifierHead:
         -------
         Y_val : ndarray of shape (n_samples, n_outputs)
         """
-        y_val = ClassifierHead._labels(np.asarray(y_val))
-        multilabel = est._label_binarizer.y_type_.startswith("multilabel")
+        y_val = as_labels(y_val)
+        multilabel = is_multilabel(est._label_binarizer.y_type_)
         if multilabel != (y_val.ndim == 2):
             kind = "a multilabel indicator matrix" if multilabel else "one label per sample"
             raise ValueError(f"y_val must be like y, {kind}; got an array of shape {y_val.shape}.")
-        unseen = np.setdiff1d(unique_labels(y_val), est.classes_)
-        if len(unseen):
+        missing = unknown(est.classes_, unique_labels(y_val))
+        if missing:
             raise ValueError(
-                f"y_val has classes {unseen.tolist()} that y does not have; the network only "
+                f"y_val has classes {missing} that y does not have; the network only "
                 f"knows the classes of y: {est.classes_.tolist()}."
             )
-        return ClassifierHead._encode(est, y_val)
-
-    @staticmethod
-    def _labels(y):
-        """``y`` checked as classification targets, a single column made 1-D (warning)."""
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        return y
-
-    @staticmethod
-    def _encode(est, y):
-        """Binarized float targets of labels ``y`` (all in ``classes_``)."""
-        if y.ndim == 1 and len(est.classes_) > 1:
-            # LabelBinarizer.transform's result, without its repeated target-type checks
-            # (classes_ is sorted and holds every label of y, checked above)
-            codes = np.searchsorted(est.classes_, y)
-            if len(est.classes_) == 2:
-                return (codes == 1).astype(np.float64)[:, None]
-            Y = np.zeros((len(y), len(est.classes_)))
-            Y[np.arange(len(y)), codes] = 1.0
-            return Y
-        return est._label_binarizer.transform(y).astype(np.float64)
+        return indicators(*_encoder(est), y_val)
 
     @staticmethod
     def loss_name(est):
@@ -135,15 +114,7 @@ class ClassifierHead:
     @staticmethod
     def labels(est, outputs):
         """Predicted labels (or indicator rows) from network outputs, as sklearn decodes."""
-        lb = est._label_binarizer
-        # LabelBinarizer.inverse_transform's decoding, without its input checks
-        if lb.y_type_ == "multiclass" and outputs.shape[1] == len(lb.classes_) > 2:
-            return lb.classes_.take(outputs.argmax(axis=1))
-        if lb.y_type_ == "binary" and outputs.shape[1] == 1 and len(lb.classes_) == 2:
-            return lb.classes_.take((outputs[:, 0] > 0.5).astype(np.intp))
-        if outputs.shape[1] == 1:
-            outputs = outputs.ravel()
-        return lb.inverse_transform(outputs)
+        return decode(*_encoder(est), outputs)
 
     @staticmethod
     def stratify(est, Y):
@@ -305,3 +276,8 @@ def _negative_reconstruction_error(Y_val, sw_val, out):
     """Negative mean squared reconstruction error of an autoencoder's outputs ``out``."""
     errors = ((out.reshape(len(out), -1) - Y_val) ** 2).mean(axis=1)
     return -np.average(errors, weights=sw_val)
+
+
+def _encoder(est):
+    """The classes and kind of a fitted classifier's label encoder."""
+    return est._label_binarizer.classes_, est._label_binarizer.y_type_

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
-from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target
 
 from ._base import BaseKerasEstimator
 from ._heads import ClassifierHead, RegressorHead
+from ._labels import learn
 
 
 class KerasClassifierMixin(ClassifierMixin):
@@ -51,11 +51,7 @@ class KerasClassifierMixin(ClassifierMixin):
             if _check_partial_fit_first_call(self, classes):
                 if len(self.classes_) < 2 and not type_of_target(y).startswith("multilabel"):
                     raise ValueError(f"classes must hold at least 2 classes, got {self.classes_}.")
-                self._label_binarizer = LabelBinarizer()
-                if type_of_target(y).startswith("multilabel"):
-                    self._label_binarizer.fit(y)
-                else:
-                    self._label_binarizer.fit(self.classes_)
+                self._label_binarizer = learn(y, self.classes_)
 
         return self._fit(X, y, sample_weight, incremental=True, prepare=define_classes)
 

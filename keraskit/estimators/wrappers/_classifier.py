@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.multiclass import type_of_target
 
 from ..._io.registry import register_estimator
+from .._labels import SUPPORTED, as_labels, codes, decode, indicators, is_multilabel, learn, one_hot
 from ._base import BaseWrapper, _one_epoch_only
 from ._models import known_outputs
 
@@ -144,44 +144,37 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         self.class_weight = class_weight
 
     def _prepare_y(self, y, X, reset, classes=None):
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
+        y = as_labels(y)
         target_type = type_of_target(y)
-        if target_type not in ("binary", "multiclass", "multilabel-indicator"):
+        if target_type not in SUPPORTED:
             raise ValueError(
                 f"{type(self).__name__} supports binary, multiclass and multilabel targets, "
                 f"got {target_type}."
             )
         if reset:
-            self.target_type_ = target_type
-            self.y_dtype_ = y.dtype
-            self.y_ndim_ = y.ndim
-            if target_type == "multilabel-indicator":
-                self.classes_ = np.arange(y.shape[1])
-                self.n_outputs_ = y.shape[1]
-            else:
-                self.classes_ = np.unique(y if classes is None else np.asarray(classes))
-                self.n_outputs_ = 1
-                if classes is not None:  # the type of the whole problem, not of this batch
-                    self.target_type_ = "binary" if len(self.classes_) <= 2 else "multiclass"
-                # one class is allowed, as in scikeras and sklearn's MLP: it is always
-                # predicted, with probability one
-            self.n_classes_ = len(self.classes_)
-            self.n_outputs_expected_ = 1
-        if target_type == "multilabel-indicator":
-            if self.target_type_ != target_type or y.shape[1] != self.n_classes_:
-                raise ValueError("y does not have the labels of the fitted classifier.")
-            return y.astype(np.float32)
-        if self.target_type_ == "multilabel-indicator":
-            raise ValueError("The classifier was fitted on multilabel targets.")
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if len(unseen):
-            raise ValueError(
-                f"Found unknown categories {unseen.tolist()} in y: the classes of the first "
-                f"fit (classes_) are {self.classes_.tolist()}."
-            )
-        return np.searchsorted(self.classes_, y)
+            self._learn_classes(y, classes)
+        if is_multilabel(target_type) != is_multilabel(self.target_type_):
+            fitted = "multilabel targets" if is_multilabel(self.target_type_) else "labels"
+            raise ValueError(f"The classifier was fitted on {fitted}; y has {target_type} ones.")
+        if is_multilabel(target_type):
+            return indicators(self.classes_, self.target_type_, y).astype(np.float32)
+        return codes(self.classes_, y, self._unknown_message)
+
+    def _learn_classes(self, y, classes):
+        """``classes_`` and the ``meta`` of a first fit (one class is allowed, as in
+        scikeras and sklearn's MLP: it is always predicted, with probability one)."""
+        binarizer = learn(y, classes)
+        self.classes_, self.target_type_ = binarizer.classes_, binarizer.y_type_
+        self.y_dtype_, self.y_ndim_ = y.dtype, y.ndim
+        self.n_classes_ = len(self.classes_)
+        self.n_outputs_ = self.n_classes_ if is_multilabel(self.target_type_) else 1
+        self.n_outputs_expected_ = 1
+
+    def _unknown_message(self, missing):
+        return (
+            f"Found unknown categories {missing} in y: the classes of the first "
+            f"fit (classes_) are {self.classes_.tolist()}."
+        )
 
     def _loss_or_default(self, width=None):
         if self.loss is not None:
@@ -208,7 +201,7 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         outputs = known_outputs(self.model_)
         width = outputs[0].shape[-1] if len(outputs) == 1 else None
         if "categorical" in name and "sparse" not in name:
-            return np.eye(self.n_classes_, dtype=np.float32)[codes]
+            return one_hot(codes, self.n_classes_)
         if width == 1:
             return codes.astype(np.float32)[:, None]
         return codes
@@ -277,10 +270,7 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Predicted labels.
         """
-        proba = self.predict_proba(X, **kwargs)
-        if self.target_type_ == "multilabel-indicator":
-            return (proba > 0.5).astype(int)
-        return self.classes_.take(proba.argmax(axis=1))
+        return decode(self.classes_, self.target_type_, self.predict_proba(X, **kwargs))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
