@@ -24,7 +24,7 @@ def simple_model(meta, hidden=16):
     )
 
 
-COMMON = dict(epochs=10, batch_size=256, verbose=0, optimizer="adam", optimizer__learning_rate=0.05)
+COMMON = dict(epochs=2, batch_size=256, verbose=0, optimizer="adam", optimizer__learning_rate=0.05)
 
 
 @parametrize_with_checks(
@@ -59,9 +59,9 @@ def plain_regressor(meta):
 
 
 PLAIN_CLASSIFIER = KerasClassifier(
-    plain_classifier, loss="sparse_categorical_crossentropy", epochs=20, verbose=0
+    plain_classifier, loss="sparse_categorical_crossentropy", epochs=2, verbose=0
 )
-PLAIN_REGRESSOR = KerasRegressor(plain_regressor, loss="mse", epochs=20, verbose=0)
+PLAIN_REGRESSOR = KerasRegressor(plain_regressor, loss="mse", epochs=2, verbose=0)
 
 
 #: float32 arithmetic cannot meet these checks' 1e-7 relative tolerance, run after run: the

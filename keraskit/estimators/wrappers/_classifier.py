@@ -270,7 +270,8 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Predicted labels.
         """
-        return decode(self.classes_, self.target_type_, self.predict_proba(X, **kwargs))
+        proba = self.predict_proba(X, **kwargs)  # first: it checks that the model is fitted
+        return decode(self.classes_, self.target_type_, proba)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
