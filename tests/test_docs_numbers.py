@@ -17,6 +17,7 @@ import test_model_selection
 from keras import callbacks
 
 from keraskit import AutoencoderTransformer, CNNClassifier, KerasClassifier, MLPClassifier
+from keraskit._engine.data import SMALL_SPARSE
 from keraskit._engine.population import fusable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,10 +92,13 @@ def test_what_the_readme_says_cannot_be_fused_is_not(phrase):
     assert refused, phrase
 
 
-def test_sparse_data_and_the_wrappers_are_not_fused_and_a_plain_mlp_is():
+def test_large_sparse_data_and_the_wrappers_are_not_fused_and_a_plain_mlp_is():
     X, y = _digits_like()
-    assert "sparse or very large data" in FLAT
-    assert not fusable(MLPClassifier((4,)).plan_fit(sp.csr_matrix(X), y))
+    assert "sparse data of more than 2**22 values (a smaller sparse matrix is" in FLAT
+    assert fusable(MLPClassifier((4,)).plan_fit(sp.csr_matrix(X), y))
+    large = sp.random(4097, 1024, density=1e-4, format="csr", random_state=0)
+    assert large.shape[0] * large.shape[1] > SMALL_SPARSE
+    assert not fusable(MLPClassifier((4,)).plan_fit(large, np.arange(4097) % 3))
     assert "the Keras wrappers" in README and not hasattr(KerasClassifier, "plan_fit")
     assert fusable(MLPClassifier((4,)).plan_fit(X, y))
     assert re.search(r"What cannot be fused trains as scikit-learn would train it", README)

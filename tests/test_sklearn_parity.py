@@ -316,6 +316,28 @@ def test_sparse_training_never_densifies_the_whole_matrix():
     assert grown_gib < 2.0, f"peak memory grew by {grown_gib:.1f} GiB"
 
 
+def test_a_small_sparse_matrix_trains_as_its_dense_rows_and_fuses(digits):
+    # at most SMALL_SPARSE values: densified once, in the graph, fusable in a search
+    from keraskit._engine.data import SMALL_SPARSE
+    from keraskit.model_selection import GridSearchCV
+
+    X, y = digits
+    assert X.size <= SMALL_SPARSE
+    kw = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        stops = dict(early_stopping=True, **kw)
+        dense = kk.MLPClassifier(**stops).fit(X, y, X_val=X, y_val=y)
+        sparse = kk.MLPClassifier(**stops).fit(sp.csr_matrix(X), y, X_val=sp.csc_matrix(X), y_val=y)
+        search = GridSearchCV(kk.MLPClassifier(**kw), {"alpha": [1e-4, 1e-3]}, cv=2)
+        search.fit(sp.csr_matrix(X), y)
+    for a, b in zip(dense.coefs_, sparse.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert len(dense.validation_scores_) == 3
+    assert sparse.validation_scores_ == dense.validation_scores_
+    assert all(group["fused"] for group in search.fused_groups_)
+
+
 def test_verbose_output_is_sklearns(digits, capsys):
     X, y = digits
     outputs = []

@@ -338,7 +338,11 @@ class BaseKerasEstimator(PersistenceMixin, CallbackSupportMixin, BaseEstimator):
         return arch
 
     def _validate_fit_data(self, X, y, reset):
-        """Validate ``X`` and ``y`` for fitting (2-D or sparse ``X`` by default)."""
+        """Validate ``X`` and ``y`` for fitting (2-D or sparse ``X`` by default; a small
+        sparse ``X`` is densified, see ``_engine.data.SMALL_SPARSE``)."""
+        # a fit is starting: TensorFlow is imported for it (data.py imports it)
+        from .._engine.data import densified_if_small
+
         X, y = validate_data(
             self,
             X,
@@ -349,7 +353,7 @@ class BaseKerasEstimator(PersistenceMixin, CallbackSupportMixin, BaseEstimator):
             multi_output=True,
             y_numeric=not is_classifier(self),
         )
-        return (X.tocsr() if sp.issparse(X) else X), y
+        return densified_if_small(X.tocsr() if sp.issparse(X) else X), y
 
     def _validate_predict_data(self, X):
         """Validate ``X`` for inference against what ``fit`` saw."""

@@ -92,11 +92,14 @@ def prepare(est, validation, X, Y):
             f"X_val is used epoch by epoch by the stochastic solvers; solver={est.solver!r} "
             "trains in one full-batch run. Use solver='adam' or 'sgd' with X_val, or drop it."
         )
+    # the fit is starting: TensorFlow is imported for it (data.py imports it)
+    from .._engine.data import densified_if_small
+
     try:
         X_val = est._validate_predict_data(validation.X)
     except ValueError as exc:
         raise ValueError(f"X_val does not match X: {exc}") from exc
-    X_val = X_val.tocsr() if sp.issparse(X_val) else X_val
+    X_val = densified_if_small(X_val.tocsr() if sp.issparse(X_val) else X_val)
     X_val = X_val.astype(X.dtype, copy=False)
     if est._head.supervised:
         n_y = _num_samples(validation.y)

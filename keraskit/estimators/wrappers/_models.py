@@ -67,7 +67,7 @@ class Runner:
             out = self.model.predict(X, **{"verbose": 0, **predict_kwargs})
             return out if isinstance(out, np.ndarray) else np.asarray(out)
         # the engine's data module imports TensorFlow, running here already
-        from ..._engine.data import PREDICT_CHUNK
+        from ..._engine.data import PREDICT_CHUNK, SMALL_SPARSE
 
         chunk = PREDICT_CHUNK
         if sp.issparse(X):  # densified a chunk at a time, a chunk of at most SMALL_SPARSE values
@@ -77,12 +77,6 @@ class Runner:
             for start in range(0, X.shape[0], chunk)
         ]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-
-#: A sparse ``X`` of at most this many values (dense) trains densified: Keras feeds sparse
-#: rows as SparseTensors through a slower input pipeline and traces for them (measured: a
-#: 40-row fit took 1.7-2.0 s sparse, 1.1-1.3 s dense), a cost a small matrix never repays.
-SMALL_SPARSE = 2**22
 
 
 def dense_if_small(X, model):
@@ -99,9 +93,10 @@ def dense_if_small(X, model):
     -------
     X : array-like or scipy.sparse matrix
     """
-    if not sp.issparse(X) or np.prod(X.shape, dtype=np.int64) > SMALL_SPARSE:
-        return X
-    return X if takes_sparse(model) else X.toarray()
+    # the model is built: the engine's data module (TensorFlow) is running already
+    from ..._engine.data import densified_if_small
+
+    return X if takes_sparse(model) else densified_if_small(X)
 
 
 def takes_sparse(model):
