@@ -120,15 +120,36 @@ def float64_model(meta):
     )
 
 
-def test_models_without_a_config_or_in_float64_train_themselves(data):
+def test_models_without_a_config_train_themselves(data):
     X, y = data
-    for model in (lambda: Subclassed(), float64_model):
-        est = KerasRegressor(model, loss="mse", epochs=1, verbose=0)
-        est.fit(X, y.astype(float))
-        assert _twins.twin_key(est.model_, X) is None
-        assert est.current_epoch == 1
+    est = KerasRegressor(lambda: Subclassed(), loss="mse", epochs=1, verbose=0)
+    est.fit(X, y.astype(float))
+    assert _twins.twin_key(est.model_, X) is None
+    assert est.current_epoch == 1
     plain = KerasClassifier(dropout_model, epochs=1, verbose=0).fit(X, y)
     assert _twins.twin_key(plain.model_, X) is not None
+
+
+@pytest.mark.parametrize("loss", [None, "mse", "mae"])
+def test_float64_models_train_through_twins_in_float64(data, monkeypatch, loss):
+    # a loss's config leaves out its dtype: the twin must get the model's float64 loss back
+    X, y = data
+    X64, y64 = X.astype(np.float64), y.astype(np.float64)
+    kw = dict(loss=loss, epochs=3, verbose=0, random_state=0, optimizer="adam")
+    sw = np.arange(len(X)) % 3
+
+    def fit():
+        est = KerasRegressor(float64_model, metrics=["mse"], **kw)
+        return est.fit(X64, y64, sample_weight=sw).partial_fit(X64, y64)
+
+    twinned = fit()
+    assert _twins.twin_key(twinned.model_, X64) is not None
+    assert twinned.model_.loss.dtype == "float64"
+    monkeypatch.setattr(_twins, "twin_key", lambda model, X: None)
+    alone = fit()
+    for a, b in zip(twinned.model_.get_weights(), alone.model_.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert twinned.history_ == alone.history_
 
 
 def test_a_sequential_model_without_an_input_still_trains(data):
