@@ -162,7 +162,7 @@ def test_a_model_parameter_the_function_does_not_take_is_refused(binary):
 def test_sparse_x_is_fed_batch_by_batch_unless_small(binary, monkeypatch):
     import scipy.sparse as sp
 
-    from keraskit.estimators.wrappers import _models
+    from keraskit._engine import data
 
     X, y = binary
     X_sparse = sp.csc_matrix(np.where(np.abs(X) > 1, X, 0.0))
@@ -177,7 +177,7 @@ def test_sparse_x_is_fed_batch_by_batch_unless_small(binary, monkeypatch):
 
     monkeypatch.setattr(models.Model, "fit", spy)
     with monkeypatch.context() as patch:
-        patch.setattr(_models, "SMALL_SPARSE", 10)  # X counts as large: never densified
+        patch.setattr(data, "SMALL_SPARSE", 10)  # X counts as large: never densified
         clf.set_params(warm_start=True).fit(X_sparse, y)
     assert sp.issparse(received[0]) and received[0].format == "csr"
     clf.fit(X_sparse, y)  # a small X trains densified, Keras' faster path
