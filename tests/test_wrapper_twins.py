@@ -57,6 +57,39 @@ def test_twins_train_exactly_as_the_models_themselves(data, monkeypatch):
     assert not np.array_equal(with_twins[0][0], with_twins[1][0])  # the seeds differ
 
 
+def test_learning_rates_share_one_twin_and_each_fit_keeps_its_own(data, monkeypatch):
+    X, y = data
+    made = []
+    real = _twins._make_twin
+    monkeypatch.setattr(_twins, "_make_twin", lambda model: made.append(1) or real(model))
+
+    def seven_units(meta):  # an architecture no other test trains
+        return keras.Sequential(
+            [
+                keras.Input((meta["n_features_in_"],)),
+                keras.layers.Dense(7, activation="relu"),
+                keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+            ]
+        )
+
+    def fits():
+        out = []
+        for rate in (0.001, 0.3, 0.001):
+            est = KerasClassifier(seven_units, optimizer="adam", optimizer__learning_rate=rate)
+            est.set_params(epochs=2, verbose=0, random_state=0).fit(X, y)
+            out.append((est.predict_proba(X), est.model_.optimizer.learning_rate.numpy()))
+        return out
+
+    twinned = fits()
+    assert len(made) == 1  # one trace for the three rates
+    monkeypatch.setattr(_twins, "twin_key", lambda model, X: None)
+    for (a, rate_a), (b, rate_b) in zip(twinned, fits(), strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert rate_a == rate_b
+    assert np.isclose(twinned[1][1], 0.3) and not np.allclose(twinned[0][0], twinned[1][0])
+    np.testing.assert_array_equal(twinned[0][0], twinned[2][0])
+
+
 def test_an_estimator_keeps_its_own_model(data):
     X, y = data
     a = KerasClassifier(dropout_model, epochs=1, verbose=0, random_state=0).fit(X, y)

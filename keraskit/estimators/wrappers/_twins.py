@@ -66,8 +66,10 @@ def twin_key(model, X):
     ):
         return None
     try:
-        architecture = _anonymous(model.to_json())
-        compiled = _anonymous(json.dumps(model.get_compile_config(), sort_keys=True))
+        architecture = json.loads(model.to_json())
+        architecture.pop("compile_config", None)  # the compile settings are keyed below
+        architecture = _anonymous(json.dumps(architecture, sort_keys=True))
+        compiled = _anonymous(json.dumps(_settings_traced(model), sort_keys=True))
     except (NotImplementedError, TypeError, ValueError, AttributeError):
         return None  # a subclassed model, or objects no config can name
     dtype = getattr(X, "dtype", None)
@@ -80,6 +82,22 @@ def twin_key(model, X):
         str(dtype),
         np.shape(X)[1:],
     )
+
+
+def _settings_traced(model):
+    """``model``'s compile config without what its train function reads from variables.
+
+    A float learning rate is an optimizer variable, read by the traced step rather than
+    written into it, and is loaded with the optimizer's state at every fit: a grid search
+    over ``optimizer__learning_rate`` trains every value on one twin. (A schedule is code
+    in the graph: it stays in the key.)
+    """
+    settings = model.get_compile_config()  # a fresh structure: ours to edit
+    optimizer = settings.get("optimizer")
+    config = optimizer.get("config") if isinstance(optimizer, dict) else None
+    if isinstance(config, dict) and isinstance(config.get("learning_rate"), float):
+        config["learning_rate"] = "a variable"
+    return settings
 
 
 def _anonymous(config):
@@ -204,7 +222,8 @@ def _copy_state(src, dst):
     """Every variable of ``src`` (weights, seed states, optimizer state) into ``dst``.
 
     An optimizer that has not run yet (a new model's) hands over a fresh state: the
-    twin's own, as it was when the twin was built.
+    twin's own, as it was when the twin was built, with ``src``'s learning rate (a twin
+    serves every float learning rate, see ``_settings_traced``).
     """
     for target, value in zip(dst.variables, src.variables, strict=True):
         target.assign(value)
@@ -217,6 +236,9 @@ def _copy_state(src, dst):
         values = _fresh[dst]
     for target, value in zip(dst_opt.variables, values, strict=True):
         target.assign(value)
+    if not src_opt.built and isinstance(src_opt.get_config().get("learning_rate"), float):
+        # the variable's value (setting the attribute would track src's variable too)
+        dst_opt.learning_rate.assign(src_opt.learning_rate)
 
 
 def _copy_metrics(src, dst, X, y):
