@@ -66,6 +66,7 @@ def main():
         ax.set_title(f"{name} code (MSE {errors[name]:.4f})")
     fig.colorbar(points, ax=axes, label="digit")
     fig.savefig(args.out, dpi=100)
+    plt.close(fig)
     print(f"plot saved to {args.out}")
 
 

@@ -4,11 +4,12 @@ They run in this test process, as ``python example.py --small`` would run them (
 with ``__name__ == "__main__"``, the argument list, the working directory and the warning
 filters set for the call and put back after it): a subprocess per example paid for
 importing TensorFlow again, 5-7 s each. What an example needs a fresh process for (loky,
-Dask or Ray workers) it starts itself.
+Dask or Ray workers) it starts itself. Each has ``LIMIT`` seconds, as the subprocesses had.
 """
 
 import pathlib
 import runpy
+import signal
 import sys
 import warnings
 
@@ -17,11 +18,25 @@ import pytest
 EXAMPLES = sorted((pathlib.Path(__file__).parent.parent / "examples").glob("*.py"))
 
 
+#: Seconds an example may run before it fails (a cluster that never starts, say).
+LIMIT = 300
+
+
 def _run_as_script(path, argv, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # examples may write files (plots)
     monkeypatch.setattr(sys, "argv", [str(path), *argv])
-    with warnings.catch_warnings():  # examples silence warnings for their own run
-        runpy.run_path(str(path), run_name="__main__")
+
+    def too_long(signum, frame):
+        raise TimeoutError(f"{path.name} ran for more than {LIMIT} s")
+
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(LIMIT)
+    try:
+        with warnings.catch_warnings():  # examples silence warnings for their own run
+            runpy.run_path(str(path), run_name="__main__")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])

@@ -1,7 +1,10 @@
 """The one label encoder (``estimators/_labels.py``) of the estimators and the wrappers."""
 
+import warnings
+
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelBinarizer
 
 from keraskit.estimators import _labels
@@ -60,3 +63,31 @@ def test_one_column_is_made_one_dimensional_with_a_warning():
     assert y.shape == (2,)
     with pytest.raises(ValueError, match="Unknown label type"):
         _labels.as_labels(np.array([0.5, 1.5]))
+
+
+def test_labels_where_indicator_rows_were_fitted_are_refused_and_the_other_way():
+    with pytest.raises(ValueError, match="like the y of the first fit, one label per sample"):
+        _labels.indicators(np.array([0, 1]), "binary", np.array([[1, 0], [0, 1]]))
+    with pytest.raises(ValueError, match="like the y of the first fit, multilabel indicator"):
+        _labels.indicators(np.arange(2), "multilabel-indicator", np.array([0, 1]))
+
+
+def test_estimators_refuse_another_kind_of_y_on_a_warm_start_and_take_sparse_indicators():
+    import scipy.sparse as sp
+
+    from keraskit import MLPClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(30, 4)
+    Y = (rng.rand(30, 3) > 0.5).astype(int)
+    kw = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        labels = MLPClassifier(warm_start=True, **kw).fit(X, Y[:, 0])
+        with pytest.raises(ValueError, match="like the y of the first fit"):
+            labels.fit(X, Y[:, :2])
+        dense = MLPClassifier(**kw).fit(X, Y)
+        sparse = MLPClassifier(**kw).fit(X, sp.csr_matrix(Y))
+    for a, b in zip(dense.coefs_, sparse.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(sparse.predict(X), dense.predict(X))

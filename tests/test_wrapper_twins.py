@@ -90,6 +90,35 @@ def test_learning_rates_share_one_twin_and_each_fit_keeps_its_own(data, monkeypa
     np.testing.assert_array_equal(twinned[0][0], twinned[2][0])
 
 
+def test_metric_names_a_list_of_losses_and_custom_optimizers_keep_their_own(data):
+    X, y = data
+
+    def named(name):
+        est = KerasClassifier(dropout_model, epochs=1, verbose=0, random_state=0)
+        metric = keras.metrics.SparseCategoricalAccuracy(name=name)
+        return est.set_params(metrics=[metric]).fit(X, y)
+
+    first, second = named("acc_a"), named("acc_b")
+    assert "acc_a" in first.history_ and "acc_b" in second.history_  # no shared twin
+    assert _twins.twin_key(first.model_, X) != _twins.twin_key(second.model_, X)
+    listed = KerasRegressor(float64_model, loss=["mse"], epochs=1, verbose=0)
+    listed.fit(X.astype(np.float64), y.astype(np.float64))
+    assert _twins.twin_key(listed.model_, X) is None  # its items' dtype would not survive
+
+    @keras.saving.register_keras_serializable(package="keraskit_tests")
+    class CustomSGD(keras.optimizers.SGD):
+        pass
+
+    custom = KerasClassifier(dropout_model, optimizer=CustomSGD, epochs=1, verbose=0)
+    custom.set_params(optimizer__learning_rate=0.05).fit(X, y)
+    optimizer = _twins._settings_traced(custom.model_)["optimizer"]
+    assert optimizer["config"]["learning_rate"] == pytest.approx(0.05)  # stays in the key
+    plain = KerasClassifier(dropout_model, epochs=1, verbose=0).fit(X, y)
+    assert _twins._settings_traced(plain.model_)["optimizer"]["config"]["learning_rate"] == (
+        "a variable"
+    )
+
+
 def test_an_estimator_keeps_its_own_model(data):
     X, y = data
     a = KerasClassifier(dropout_model, epochs=1, verbose=0, random_state=0).fit(X, y)

@@ -336,6 +336,8 @@ def test_labels_are_learned_checked_and_decoded_like_the_estimators():
     np.testing.assert_array_equal(clf.classes_, mlp.classes_)
     assert clf.target_type_ == mlp._label_binarizer.y_type_ == "binary"
     assert set(clf.predict(X)) <= {"no", "yes"}
+    as_objects = KerasClassifier(get_clf, **params).fit(X, labels.astype(object))
+    assert as_objects.classes_.dtype == object  # as scikeras keeps them
     with pytest.raises(ValueError, match=r"Found unknown categories \['maybe'\]"):
         clf.partial_fit(X[:2], np.array(["maybe", "no"]))
     with pytest.raises(ValueError, match="y has 2 dimensions, but this KerasClassifier expected 1"):

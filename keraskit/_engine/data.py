@@ -21,10 +21,11 @@ PREDICT_CHUNK = 16384
 IN_GRAPH_BYTES = 256 << 20
 #: Approximate size of one chunk of training rows fed to the epoch function.
 CHUNK_BYTES = 32 << 20
-#: A sparse ``X`` of at most this many values (16 MB dense in float32, 32 MB in float64)
-#: trains densified whole: one copy in the graph, fusable in a search, instead of a chunk
-#: densified at every epoch. Keras's own sparse input pipeline is slower still (a 40-row
-#: wrapper fit measured 1.7-2.0 s sparse, 1.1-1.3 s dense). Larger ones never are.
+#: A sparse ``X`` of at most this many values (16 MB dense in float32, 32 MB in float64;
+#: about twice that at the peak, with its copy in the graph) trains densified whole: one
+#: copy in the graph, fusable in a search, instead of a chunk densified at every epoch.
+#: Keras's own sparse input pipeline is slower still (a 40-row wrapper fit measured
+#: 1.7-2.0 s sparse, 1.1-1.3 s dense). Larger ones never are.
 SMALL_SPARSE = 1 << 22
 
 

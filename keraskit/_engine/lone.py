@@ -2,7 +2,7 @@
 
 Fits the stacked trainer does not take train here: Keras callbacks (they need the
 template's Keras model), ``partial_fit`` (it continues Keras' optimizer state), CNNs and
-convolutional autoencoders, distribution, mixed precision, sparse or very large data, and
+convolutional autoencoders, distribution, mixed precision, large sparse or very large data, and
 long dense fits (see ``population.lone_on_stack``).
 """
 

@@ -16,6 +16,7 @@ An encoder is its sorted ``classes`` and its ``kind`` (``"binary"``, ``"multicla
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
@@ -37,9 +38,10 @@ def as_labels(y):
     y : ndarray
         The labels, 1-D unless they are indicator rows.
     """
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = column_or_1d(y, warn=True)
+    if not sp.issparse(y):  # (a sparse indicator matrix stays sparse, as in sklearn)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
     check_classification_targets(y)
     return y
 
@@ -118,19 +120,37 @@ def indicators(classes, kind, y):
     -------
     Y : ndarray of shape (n_samples, n_outputs)
     """
+    check_kind(kind, y)
     if is_multilabel(kind):
-        if y.ndim != 2 or y.shape[1] != len(classes):
+        if y.shape[1] != len(classes):
             raise ValueError(
                 f"Expected indicator rows of {len(classes)} labels as in the first fit, "
                 f"got an array of shape {y.shape}."
             )
-        return y.astype(np.float64)
+        return (y.toarray() if sp.issparse(y) else y).astype(np.float64)
     if len(classes) == 1:
         return np.zeros((len(y), 1))
     index = np.searchsorted(classes, y)
     if len(classes) == 2:
         return (index == 1).astype(np.float64)[:, None]
     return one_hot(index, len(classes), np.float64)
+
+
+def check_kind(kind, y):
+    """Refuse labels where the encoder has indicator rows, and the other way round.
+
+    Parameters
+    ----------
+    kind : str
+        The encoder's target type.
+    y : ndarray or scipy sparse matrix
+        Labels checked by ``as_labels``.
+    """
+    if is_multilabel(kind) != (y.ndim == 2):
+        fitted = "multilabel indicator rows" if is_multilabel(kind) else "one label per sample"
+        raise ValueError(
+            f"y must be like the y of the first fit, {fitted}; got an array of shape {y.shape}."
+        )
 
 
 def one_hot(index, n_classes, dtype=np.float32):

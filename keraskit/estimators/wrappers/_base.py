@@ -148,8 +148,9 @@ class BaseWrapper(
     # --------------------------------------------------------------- building
 
     def _validate_X(self, X, reset, check_like_fit=False):
-        # sparse rows stay sparse: Keras converts each batch to a tf.SparseTensor, so a
-        # sparse X is never densified whole (Dense layers take sparse input)
+        # sparse rows stay sparse here: a large sparse X is never densified whole (Keras
+        # converts each batch to a tf.SparseTensor, which Dense layers take); a small one
+        # is densified for training (models.dense_if_small)
         if reset:
             self.__dict__.pop("_X_like", None)  # (an X of no array dtype records nothing)
         if check_like_fit and isinstance(X, np.ndarray) and X.dtype.kind in "fiub":

@@ -165,6 +165,9 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
         scikeras and sklearn's MLP: it is always predicted, with probability one)."""
         binarizer = learn(y, classes)
         self.classes_, self.target_type_ = binarizer.classes_, binarizer.y_type_
+        given = y if classes is None else np.asarray(classes)
+        if given.dtype == object and not is_multilabel(self.target_type_):
+            self.classes_ = self.classes_.astype(object)  # as scikeras keeps them
         self.y_dtype_, self.y_ndim_ = y.dtype, y.ndim
         self.n_classes_ = len(self.classes_)
         self.n_outputs_ = self.n_classes_ if is_multilabel(self.target_type_) else 1

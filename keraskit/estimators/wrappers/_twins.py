@@ -31,6 +31,7 @@ from ._seeding import untouched_rng
 CACHE_SIZE = 32
 
 _idle: OrderedDict = OrderedDict()  # key -> twins not training now
+_refused: OrderedDict = OrderedDict()  # keys whose model would not clone (the newest)
 _fresh = weakref.WeakKeyDictionary()  # twin -> its optimizer's values before any step
 _lock = threading.Lock()
 
@@ -59,7 +60,7 @@ def twin_key(model, X):
         single = len(model.inputs) == 1 and len(model.outputs) == 1
     except (AttributeError, ValueError):  # a Sequential without an Input: built on fit
         return None
-    if not single:
+    if not single or not _one_loss(model.loss):
         return None  # losses and metrics per output: their structure is the model's own
     if getattr(model, "_run_eagerly", False) or model.distribute_strategy is not (
         tf.distribute.get_strategy()
@@ -69,7 +70,8 @@ def twin_key(model, X):
         architecture = json.loads(model.to_json())
         architecture.pop("compile_config", None)  # the compile settings are keyed below
         architecture = _anonymous(json.dumps(architecture, sort_keys=True))
-        compiled = _anonymous(json.dumps(_settings_traced(model), sort_keys=True))
+        # names kept: metric names are history_'s keys (only the optimizer's is renamed)
+        compiled = json.dumps(_settings_traced(model), sort_keys=True)
     except (NotImplementedError, TypeError, ValueError, AttributeError):
         return None  # a subclassed model, or objects no config can name
     dtype = getattr(X, "dtype", None)
@@ -95,9 +97,26 @@ def _settings_traced(model):
     settings = model.get_compile_config()  # a fresh structure: ours to edit
     optimizer = settings.get("optimizer")
     config = optimizer.get("config") if isinstance(optimizer, dict) else None
-    if isinstance(config, dict) and isinstance(config.get("learning_rate"), float):
+    if not isinstance(config, dict):
+        return settings
+    config["name"] = "optimizer"  # Keras numbers each new optimizer's name
+    if _keras_own(optimizer) and isinstance(config.get("learning_rate"), float):
+        # (a custom optimizer might keep the float itself and trace it into its step)
         config["learning_rate"] = "a variable"
     return settings
+
+
+def _keras_own(optimizer):
+    """Whether a serialized optimizer is one of Keras's own classes (they read their
+    learning rate from its variable)."""
+    own = str(optimizer.get("module", "")).startswith("keras.")
+    return own and optimizer.get("registered_name") is None
+
+
+def _one_loss(loss):
+    """Whether ``loss`` is one loss (not a list or dict of them, whose items a config
+    would bring back without their dtype)."""
+    return not isinstance(loss, (list, tuple, dict))
 
 
 def _anonymous(config):
@@ -166,13 +185,19 @@ def lent(model, X, y, enabled=True):
 def _take(key, model):
     """An idle twin of ``key``, or a new one (``None`` if the model will not clone)."""
     with _lock:
+        if key in _refused:
+            return None
         twins = _idle.get(key)
         if twins:
             _idle.move_to_end(key)
             return twins.pop()
     try:
         return _make_twin(model)
-    except Exception:  # a model clone_model or compile_from_config cannot rebuild
+    except Exception:  # a model clone_model or its compile settings cannot rebuild
+        with _lock:  # (not tried again for every fit)
+            _refused[key] = None
+            while len(_refused) > CACHE_SIZE:
+                _refused.popitem(last=False)
         return None
 
 
@@ -215,6 +240,8 @@ def _compile_settings(model):
     dtype = getattr(model.loss, "dtype", None)
     if isinstance(loss, keras.losses.Loss) and dtype is not None and loss.dtype != dtype:
         settings["loss"] = type(loss).from_config({**loss.get_config(), "dtype": dtype})
+        if settings["loss"].dtype != dtype:  # a custom loss that drops the argument
+            raise ValueError(f"the loss cannot be rebuilt in {dtype}")
     return settings
 
 
