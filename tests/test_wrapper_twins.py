@@ -111,12 +111,12 @@ def test_metric_names_a_list_of_losses_and_custom_optimizers_keep_their_own(data
 
     custom = KerasClassifier(dropout_model, optimizer=CustomSGD, epochs=1, verbose=0)
     custom.set_params(optimizer__learning_rate=0.05).fit(X, y)
-    optimizer = _twins._settings_traced(custom.model_)["optimizer"]
+    optimizer = _twins._settings_traced(custom.model_.get_compile_config())["optimizer"]
     assert optimizer["config"]["learning_rate"] == pytest.approx(0.05)  # stays in the key
     plain = KerasClassifier(dropout_model, epochs=1, verbose=0).fit(X, y)
-    assert _twins._settings_traced(plain.model_)["optimizer"]["config"]["learning_rate"] == (
-        "a variable"
-    )
+    assert _twins._settings_traced(plain.model_.get_compile_config())["optimizer"]["config"][
+        "learning_rate"
+    ] == ("a variable")
 
 
 def test_an_estimator_keeps_its_own_model(data):

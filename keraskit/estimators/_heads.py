@@ -9,7 +9,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_array
 
-from ._labels import as_labels, decode, indicators, is_multilabel, learn, unknown
+from ._labels import as_labels, check_kind, decode, indicators, is_multilabel, learn, unknown
 
 
 class ClassifierHead:
@@ -81,10 +81,7 @@ class ClassifierHead:
         Y_val : ndarray of shape (n_samples, n_outputs)
         """
         y_val = as_labels(y_val)
-        multilabel = is_multilabel(est._label_binarizer.y_type_)
-        if multilabel != (y_val.ndim == 2):
-            kind = "a multilabel indicator matrix" if multilabel else "one label per sample"
-            raise ValueError(f"y_val must be like y, {kind}; got an array of shape {y_val.shape}.")
+        check_kind(est._label_binarizer.y_type_, y_val, "y_val", "y")
         missing = unknown(est.classes_, unique_labels(y_val))
         if missing:
             raise ValueError(

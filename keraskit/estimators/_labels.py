@@ -136,7 +136,7 @@ def indicators(classes, kind, y):
     return one_hot(index, len(classes), np.float64)
 
 
-def check_kind(kind, y):
+def check_kind(kind, y, name="y", like="the y of the first fit"):
     """Refuse labels where the encoder has indicator rows, and the other way round.
 
     Parameters
@@ -145,12 +145,14 @@ def check_kind(kind, y):
         The encoder's target type.
     y : ndarray or scipy sparse matrix
         Labels checked by ``as_labels``.
+    name : str, default="y"
+        What ``y`` is called in the error.
+    like : str, default="the y of the first fit"
+        What it must be like, in the error.
     """
     if is_multilabel(kind) != (y.ndim == 2):
         fitted = "multilabel indicator rows" if is_multilabel(kind) else "one label per sample"
-        raise ValueError(
-            f"y must be like the y of the first fit, {fitted}; got an array of shape {y.shape}."
-        )
+        raise ValueError(f"{name} must be like {like}, {fitted}; got an array of shape {y.shape}.")
 
 
 def one_hot(index, n_classes, dtype=np.float32):

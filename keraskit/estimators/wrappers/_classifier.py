@@ -7,7 +7,17 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import type_of_target
 
 from ..._io.registry import register_estimator
-from .._labels import SUPPORTED, as_labels, codes, decode, indicators, is_multilabel, learn, one_hot
+from .._labels import (
+    SUPPORTED,
+    as_labels,
+    check_kind,
+    codes,
+    decode,
+    indicators,
+    is_multilabel,
+    learn,
+    one_hot,
+)
 from ._base import BaseWrapper, _one_epoch_only
 from ._models import known_outputs
 
@@ -153,9 +163,7 @@ class KerasClassifier(ClassifierMixin, BaseWrapper):
             )
         if reset:
             self._learn_classes(y, classes)
-        if is_multilabel(target_type) != is_multilabel(self.target_type_):
-            fitted = "multilabel targets" if is_multilabel(self.target_type_) else "labels"
-            raise ValueError(f"The classifier was fitted on {fitted}; y has {target_type} ones.")
+        check_kind(self.target_type_, y)
         if is_multilabel(target_type):
             return indicators(self.classes_, self.target_type_, y).astype(np.float32)
         return codes(self.classes_, y, self._unknown_message)

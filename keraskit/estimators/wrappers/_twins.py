@@ -68,10 +68,11 @@ def twin_key(model, X):
         return None
     try:
         architecture = json.loads(model.to_json())
-        architecture.pop("compile_config", None)  # the compile settings are keyed below
+        # the compile settings are keyed apart (to_json serialized them already)
+        settings = architecture.pop("compile_config", None) or model.get_compile_config()
         architecture = _anonymous(json.dumps(architecture, sort_keys=True))
         # names kept: metric names are history_'s keys (only the optimizer's is renamed)
-        compiled = json.dumps(_settings_traced(model), sort_keys=True)
+        compiled = json.dumps(_settings_traced(settings), sort_keys=True)
     except (NotImplementedError, TypeError, ValueError, AttributeError):
         return None  # a subclassed model, or objects no config can name
     dtype = getattr(X, "dtype", None)
@@ -86,15 +87,23 @@ def twin_key(model, X):
     )
 
 
-def _settings_traced(model):
-    """``model``'s compile config without what its train function reads from variables.
+def _settings_traced(settings):
+    """A model's compile config without what its train function reads from variables.
 
     A float learning rate is an optimizer variable, read by the traced step rather than
     written into it, and is loaded with the optimizer's state at every fit: a grid search
     over ``optimizer__learning_rate`` trains every value on one twin. (A schedule is code
     in the graph: it stays in the key.)
+
+    Parameters
+    ----------
+    settings : dict
+        The serialized compile config, a fresh structure: edited in place.
+
+    Returns
+    -------
+    settings : dict
     """
-    settings = model.get_compile_config()  # a fresh structure: ours to edit
     optimizer = settings.get("optimizer")
     config = optimizer.get("config") if isinstance(optimizer, dict) else None
     if not isinstance(config, dict):
